@@ -1,0 +1,46 @@
+"""The grader's own measurement: base model + the student's adapter, in the grader's process,
+eval mode, seeded, on data the grader reads itself. What the student printed is never used."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .mindnlp_env import load
+
+BATCH_SIZE = 32
+
+
+def predict(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> np.ndarray:
+    torch, transformers, peft = load()
+    torch.manual_seed(seed)  # a base model without a classification head gets a seeded one
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
+    base = transformers.AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
+    model = peft.PeftModel.from_pretrained(base, str(adapter_dir))
+    model.eval()
+    # Length-sorted batches pad less; predictions go back to the original order.
+    lengths = [len(r["sentence1"]) + len(r["sentence2"]) for r in rows]
+    order = np.argsort(lengths, kind="stable")
+    predictions = np.zeros(len(rows), dtype=np.int64)
+    with torch.no_grad():
+        for start in range(0, len(rows), BATCH_SIZE):
+            idx = order[start : start + BATCH_SIZE]
+            batch = tokenizer(
+                [rows[i]["sentence1"] for i in idx],
+                [rows[i]["sentence2"] for i in idx],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+            predictions[idx] = model(**batch).logits.argmax(-1).numpy()
+    return predictions
+
+
+def evaluate(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> dict:
+    predictions = predict(model_dir, adapter_dir, rows, max_length, seed)
+    result = metrics.classification([r["label"] for r in rows], predictions)
+    result["examples"] = len(rows)
+    return result

@@ -1,0 +1,49 @@
+"""Facts collected from one run, stored so the checks can be judged again without training."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .runner import RunRecord
+
+FILE = "evidence.json"
+
+
+@dataclass
+class Evidence:
+    submission: str
+    entry: str | None
+    entry_problem: str | None
+    run: RunRecord | None
+    output_dir: str  # where the student was told to save
+    searched: list[str] = field(default_factory=list)  # where the grader looked for an adapter
+    adapter_found_at: str | None = None  # relative to the student's workspace or output dir
+    adapter_dir: str | None = None  # the grader's copy, inside the evidence folder
+    other_adapters: list[str] = field(default_factory=list)
+    evaluation: dict | None = None
+    evaluation_error: str | None = None
+
+    def summary(self) -> str:
+        if self.entry_problem:
+            return self.entry_problem
+        if self.run and self.run.timed_out:
+            return f"stopped at the time budget ({self.run.budget_seconds:g} s)"
+        if self.run and self.run.exit_code:
+            return f"exited with status {self.run.exit_code}"
+        if not self.adapter_dir:
+            return "no adapter saved"
+        return self.evaluation_error or "ran and saved an adapter"
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> "Evidence":
+        raw = json.loads((folder / FILE).read_text())
+        raw["run"] = RunRecord(**raw["run"]) if raw["run"] else None
+        return cls(**raw)

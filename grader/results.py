@@ -1,0 +1,95 @@
+"""The one results model. Every output (results.json, report.html) serialises it; nothing
+re-derives a verdict while rendering."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASSED, FAILED, ERROR, NOT_RUN = "passed", "failed", "error", "not_run"
+
+
+@dataclass
+class Check:
+    id: str
+    name: str
+    status: str  # passed | failed | error (the grader could not judge) | not_run
+    message: str
+    expected: Any = None
+    measured: Any = None
+    required: bool = True  # informational checks are reported but do not decide the verdict
+    max_score: float = 1.0
+
+    @property
+    def score(self) -> float:
+        return self.max_score if self.status == PASSED else 0.0
+
+
+@dataclass
+class GradingResult:
+    submission: str
+    profile: str
+    checks: list[Check]
+    execution_time: float
+    measurements: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    log_excerpt: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status == PASSED for c in self.checks if c.required)
+
+    @property
+    def verdict(self) -> str:
+        return "passed" if self.passed else "failed"
+
+    def to_dict(self) -> dict:
+        return {
+            "submission": self.submission,
+            "profile": self.profile,
+            "verdict": self.verdict,
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": self.execution_time,
+            "checks": [asdict(c) | {"score": c.score} for c in self.checks],
+            "measurements": self.measurements,
+            "environment": self.environment,
+        }
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json: status is passed/failed; measurements go in extra_data."""
+        tests = []
+        for number, check in enumerate(self.checks, 1):
+            detail = check.message
+            if check.expected is not None or check.measured is not None:
+                detail += f"\nexpected: {check.expected}\nmeasured: {check.measured}"
+            tests.append(
+                {
+                    "name": check.name,
+                    "number": str(number),
+                    "score": check.score,
+                    "max_score": check.max_score,
+                    "status": "passed" if check.status == PASSED else "failed",
+                    "output": detail,
+                    "tags": [check.id] + ([] if check.required else ["informational"]),
+                    "extra_data": {"grader_status": check.status, "expected": check.expected, "measured": check.measured},
+                }
+            )
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": round(self.execution_time, 3),
+            "output": f"Verdict: {self.verdict} ({self.score:g}/{self.max_score:g}) on profile {self.profile}",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests,
+            "extra_data": {"verdict": self.verdict, **self.measurements, "environment": self.environment},
+        }
