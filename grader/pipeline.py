@@ -33,7 +33,7 @@ def _student_variables(profile: Profile, model_dir: Path, files: dict[str, Path]
 
 def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -> None:
     found = adapter_io.find(list(roots.values()))
-    ev.searched = [f"{label} ({path.name}/ and below)" for label, path in roots.items()]
+    ev.searched = [f"{label} and below" for label in roots]
 
     def shown(folder: Path) -> str:
         for label, root in roots.items():
