@@ -1,0 +1,66 @@
+"""The grader's evaluation, on adapters whose predictions are known by construction."""
+
+import json
+
+import numpy as np
+import pytest
+
+from grader import adapter, data, evaluation, metrics
+
+
+def test_metrics_on_a_hand_counted_example():
+    result = metrics.classification([1, 1, 0, 0, 1], [1, 0, 0, 1, 1])
+    # tp=2 fp=1 fn=1 -> F1 = 4/6
+    assert result == {"accuracy": 0.6, "f1": pytest.approx(2 / 3), "positive_rate": 0.6}
+    assert metrics.classification([1, 0], [0, 0])["f1"] == 0.0
+
+
+def _constant_class_adapter(tiny_model_dir, folder, predicted_class):
+    """A real IA3 adapter whose classifier ignores its input and always answers one class."""
+    from safetensors.numpy import save_file
+
+    from grader.calibration import reference_module
+    from grader.mindnlp_env import load
+
+    _, transformers, peft = load()
+    model = peft.get_peft_model(transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir)), reference_module().peft_config())
+    model.save_pretrained(str(folder))
+    tensors = adapter.read(folder).tensors
+    tensors["base_model.model.classifier.out_proj.weight"][:] = 0.0
+    tensors["base_model.model.classifier.out_proj.bias"][:] = [-5.0, 5.0] if predicted_class == 1 else [5.0, -5.0]
+    save_file(tensors, str(folder / adapter.WEIGHTS))
+    return folder
+
+
+@pytest.mark.parametrize("predicted_class", [1, 0])
+def test_evaluation_of_a_constant_classifier_gives_the_known_metrics(tiny_model_dir, mrpc_dir, tmp_path, predicted_class):
+    folder = _constant_class_adapter(tiny_model_dir, tmp_path / "adapter", predicted_class)
+    rows = data.load_split(mrpc_dir, "validation")
+    measured = evaluation.evaluate(tiny_model_dir, folder, rows, max_length=128, seed=0)
+    positives = sum(r["label"] for r in rows)
+    assert positives == 279
+    if predicted_class == 1:
+        assert measured["accuracy"] == pytest.approx(279 / 408) and measured["f1"] == pytest.approx(2 * 279 / (2 * 279 + 129))
+    else:
+        assert measured["accuracy"] == pytest.approx(129 / 408) and measured["f1"] == 0.0
+    assert measured["examples"] == 408
+
+
+def test_predictions_come_back_in_the_original_order(tiny_model_dir, mrpc_dir, tmp_path):
+    """Length-sorted batching must not shuffle the answers: compare with one-by-one predictions."""
+    from grader.calibration import reference_module
+    from grader.mindnlp_env import load
+
+    torch, transformers, peft = load()
+    torch.manual_seed(3)
+    model = peft.get_peft_model(transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir)), reference_module().peft_config())
+    for name, param in model.named_parameters():
+        if "classifier" in name and param.requires_grad:
+            with torch.no_grad():
+                param.copy_(torch.zeros(param.shape) if name.endswith("bias") else torch.randn(param.shape) * 10)
+    model.save_pretrained(str(tmp_path / "a"))
+    rows = data.load_split(mrpc_dir, "validation")[:40]
+    batched = evaluation.predict(tiny_model_dir, tmp_path / "a", rows, 128, 0)
+    single = np.concatenate([evaluation.predict(tiny_model_dir, tmp_path / "a", [row], 128, 0) for row in rows[:12]])
+    assert 0 < batched.sum() < len(batched)  # both classes occur, so order matters
+    assert list(batched[:12]) == list(single)
