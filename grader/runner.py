@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .inject import SITE_DIR
 from .mindnlp_env import OFFLINE_ENV
 
 PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "SSL_CERT_FILE")
@@ -31,8 +32,9 @@ class RunRecord:
         return asdict(self)
 
 
-def student_env(private: Path, variables: dict[str, str], device: str, seed: int) -> dict[str, str]:
-    """Only what the script needs: no grader secrets, a private HOME and TMPDIR, offline hub."""
+def student_env(private: Path, variables: dict[str, str], device: str, seed: int, hooks: tuple[str, ...] = ()) -> dict[str, str]:
+    """Only what the script needs: no grader secrets, a private HOME and TMPDIR, offline hub,
+    and the grader's sitecustomize first on PYTHONPATH with the named hooks to install."""
     home, tmp = private / "home", private / "tmp"
     home.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
@@ -47,6 +49,8 @@ def student_env(private: Path, variables: dict[str, str], device: str, seed: int
         PYTHONDONTWRITEBYTECODE="1",
         DEVICE_TARGET=device,
         GLOG_v="3",
+        PYTHONPATH=str(SITE_DIR),
+        GRADER_HOOKS=",".join(hooks),
     )
     env.update(variables)
     return env

@@ -1,0 +1,1 @@
+"""Hooks the grader installs in the student's process; standard library only."""
