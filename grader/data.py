@@ -13,15 +13,18 @@ from pathlib import Path
 from .errors import CannotGrade
 
 ENV_VAR = "GRADER_MRPC_DIR"
+HUB = "hub"
 SPLITS = ("train", "validation", "test")
 TSV_NAMES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
 
 
 def locate(explicit: str | Path | None = None) -> Path:
-    """The MRPC directory: --data, else $GRADER_MRPC_DIR."""
+    """The MRPC directory: --data, else $GRADER_MRPC_DIR; the word `hub` fetches the hub copy."""
     value = explicit or os.environ.get(ENV_VAR)
     if not value:
-        raise CannotGrade(f"no MRPC data: pass --data DIR or set {ENV_VAR} to a directory with train/validation JSON lines or GLUE TSV files")
+        raise CannotGrade(f"no MRPC data: pass --data DIR (or --data hub when online) or set {ENV_VAR} to a directory with train/validation JSON lines or GLUE TSV files")
+    if str(value) == HUB:
+        return materialize_hub()
     path = Path(value).expanduser().resolve()
     if not (path / "train.jsonl").is_file() and not (path / "train.tsv").is_file():
         raise CannotGrade(f"{path} holds neither train.jsonl nor train.tsv (GLUE MRPC)")
@@ -54,11 +57,24 @@ def load_split(directory: Path, split: str) -> list[dict]:
     raise CannotGrade(f"MRPC split {split!r} not found in {directory} (looked for {jsonl.name} and {tsv.name})")
 
 
-def load_hub_split(split: str) -> list[dict]:
-    """The `datasets` hub copy; only for machines with network access."""
-    from datasets import load_dataset
+def materialize_hub() -> Path:
+    """Write the `datasets` hub copy of glue/mrpc as JSON lines into the cache, once.
 
-    return [dict(row) for row in load_dataset("glue", "mrpc", split=split)]
+    Only train and validation: GLUE's public test split has no labels (-1)."""
+    from .paths import cache_dir
+
+    target = cache_dir() / "mrpc-hub"
+    if (target / "validation.jsonl").is_file():
+        return target
+    try:
+        from datasets import load_dataset
+
+        hub = load_dataset("glue", "mrpc")
+    except Exception as exc:
+        raise CannotGrade(f"could not fetch glue/mrpc from the hub ({type(exc).__name__}: {exc}); pass --data DIR with a local copy") from exc
+    for split in ("train", "validation"):
+        write_jsonl([dict(row) for row in hub[split]], target / f"{split}.jsonl")
+    return target
 
 
 def write_jsonl(rows: list[dict], path: Path) -> Path:

@@ -39,3 +39,11 @@ def test_student_copy_holds_no_test_split_and_honours_the_limit(tmp_path, mrpc_d
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl", "validation.jsonl"]
     assert len(data.load_split(tmp_path, "train")) == 100
     assert files["validation"].read_text().count("\n") == 408
+
+
+def test_hub_source_fails_offline_with_a_way_out(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CannotGrade, match="pass --data DIR with a local copy"):
+        data.locate("hub")
