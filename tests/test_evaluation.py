@@ -47,19 +47,31 @@ def test_evaluation_of_a_constant_classifier_gives_the_known_metrics(tiny_model_
 
 
 def test_predictions_come_back_in_the_original_order(tiny_model_dir, mrpc_dir, tmp_path):
-    """Length-sorted batching must not shuffle the answers: compare with one-by-one predictions."""
+    """Length-sorted batching must not shuffle the answers: compare with one-by-one predictions.
+
+    The classifier head is set so that the rows split between both classes (its bias sits at
+    the median logit difference), otherwise order would not matter."""
     from grader.calibration import reference_module
     from grader.mindnlp_env import load
 
     torch, transformers, peft = load()
-    torch.manual_seed(3)
-    model = peft.get_peft_model(transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir)), reference_module().peft_config())
-    for name, param in model.named_parameters():
-        if "classifier" in name and param.requires_grad:
-            with torch.no_grad():
-                param.copy_(torch.zeros(param.shape) if name.endswith("bias") else torch.randn(param.shape) * 10)
-    model.save_pretrained(str(tmp_path / "a"))
     rows = data.load_split(mrpc_dir, "validation")[:40]
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = peft.get_peft_model(transformers.AutoModelForSequenceClassification.from_pretrained(str(tiny_model_dir)), reference_module().peft_config())
+    head = {n: p for n, p in model.named_parameters() if "classifier" in n and p.requires_grad}
+    rng = np.random.default_rng(5)
+    with torch.no_grad():
+        for name, param in head.items():
+            value = np.zeros(param.shape, np.float32) if name.endswith("bias") else rng.normal(0, 10, param.shape).astype(np.float32)
+            param.copy_(torch.tensor(value))
+        model.eval()
+        diffs = []
+        for row in rows:
+            logits = model(**tokenizer(row["sentence1"], row["sentence2"], truncation=True, max_length=128, return_tensors="pt")).logits.numpy()[0]
+            diffs.append(logits[1] - logits[0])
+        out_bias = next(p for n, p in head.items() if n.endswith("out_proj.bias"))
+        out_bias.copy_(torch.tensor(np.array([0.0, -np.median(diffs)], np.float32)))
+    model.save_pretrained(str(tmp_path / "a"))
     batched = evaluation.predict(tiny_model_dir, tmp_path / "a", rows, 128, 0)
     single = np.concatenate([evaluation.predict(tiny_model_dir, tmp_path / "a", [row], 128, 0) for row in rows[:12]])
     assert 0 < batched.sum() < len(batched)  # both classes occur, so order matters
