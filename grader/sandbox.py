@@ -1,7 +1,7 @@
 """What confines a student run: resource limits, no network, hidden grader data, capped logs,
 and the sweep that ends every process the run started when it is over.
 
-Confinement is applied by sandbox_exec.py between fork and exec; this module plans it, captures
+Confinement is applied by launch/sandbox_exec.py between fork and exec; this module plans it, captures
 the output, and finds the run's processes afterwards by a token in their environment (a process
 that leaves the process group with setsid, or a Jupyter kernel in a session of its own, still
 carries it).
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EXEC_SCRIPT = Path(__file__).resolve().parent / "sandbox_exec.py"
+from .launch import SANDBOX_EXEC as EXEC_SCRIPT
 TOKEN_VAR = "GRADER_SANDBOX_TOKEN"
 GiB = 1024**3
 

@@ -122,9 +122,8 @@ def main(argv):
     split = argv.index("--")
     with open(argv[1]) as handle:
         plan = json.load(handle)
-    record = apply(plan)
-    with open(plan["record"], "w") as handle:
-        json.dump(record, handle, indent=2)
+    with open(plan["record"], "w") as handle:  # opened first: the record's folder may be masked next
+        json.dump(apply(plan), handle, indent=2)
     command = argv[split + 1:]
     os.execvpe(command[0], command, os.environ)
 
