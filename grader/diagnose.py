@@ -9,7 +9,7 @@ from .inject.grader_hooks.importorder import MARKER
 
 MINDNLP_04 = re.compile(r"No module named '(mindnlp\.(?:core|common|engine|_legacy|abc|modules)[\w.]*)'"
                         r"|cannot import name '(BaseMapFunction|\w+)' from 'mindnlp[\w.]*'")
-OOM = re.compile(r"MemoryError|[Oo]ut of memory|OOM|std::bad_alloc|Cannot allocate memory|Malloc (?:device )?memory failed")
+OOM = re.compile(r"MemoryError|[Oo]ut of memory|\bOOM\b|std::bad_alloc|Cannot allocate memory|Malloc (?:device )?memory failed")
 OFFLINE = re.compile(r"OfflineModeIsEnabled|couldn't connect to '?https?://|ConnectionError|Network is unreachable"
                      r"|Temporary failure in name resolution|Failed to resolve")
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
