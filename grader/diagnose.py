@@ -7,8 +7,9 @@ import re
 
 from .inject.grader_hooks.importorder import MARKER
 
+# Modules of the MindNLP 0.4 API that 0.5 no longer has (mindnlp.dataset.BaseMapFunction is still there).
 MINDNLP_04 = re.compile(r"No module named '(mindnlp\.(?:core|common|engine|_legacy|abc|modules)[\w.]*)'"
-                        r"|cannot import name '(BaseMapFunction|\w+)' from 'mindnlp[\w.]*'")
+                        r"|cannot import name '(\w+)' from 'mindnlp[\w.]*'")
 OOM = re.compile(r"MemoryError|[Oo]ut of memory|\bOOM\b|std::bad_alloc|Cannot allocate memory|Malloc (?:device )?memory failed")
 OFFLINE = re.compile(r"OfflineModeIsEnabled|couldn't connect to '?https?://|ConnectionError|Network is unreachable"
                      r"|Temporary failure in name resolution|Failed to resolve")
@@ -25,11 +26,11 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
     if api:
         what = api.group(1) or f"{api.group(2)} from mindnlp"
         found.append(f"written for the MindNLP 0.4 API ({what}), which MindNLP 0.5 removed: 0.5 runs Hugging Face "
-                     f"transformers/peft on mindtorch (`import torch`, torch.autograd.value_and_grad, transformers "
+                     f"transformers/peft on mindtorch (`import torch`, torch.autograd.value_and_grad, Hugging Face "
                      f"datasets); port the code, or {INTERPRETER_HINT}")
     if MARKER in stderr and exit_code not in (0, None):
-        names = sorted(set(re.findall(re.escape(MARKER) + r" (\w+) was imported", stderr)))
-        found.append(f"{' and '.join(names)} imported before mindnlp: put `import mindnlp` first, before any "
+        first = re.findall(re.escape(MARKER) + r" (\w+) was imported", stderr)[0]  # the student's own import
+        found.append(f"{first} imported before mindnlp: put `import mindnlp` first, before any "
                      f"transformers, peft or torch import")
     if OOM.search(stderr) or exit_code == -9:
         found.append("out of memory" + (" (killed by the system)" if exit_code == -9 else "") +
