@@ -103,9 +103,9 @@ def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: 
                     options: RunOptions | None = None) -> Evidence:
     """Run the submission on a private copy and collect the facts; judges nothing."""
     options = options or RunOptions()
+    model_dir = profile.ensure_model()
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = _interpreter(options, python, profile)
-    model_dir = profile.ensure_model()
     evidence_dir.mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
