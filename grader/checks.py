@@ -28,10 +28,11 @@ def check_run(ev: Evidence, stderr: str) -> Check:
     if ev.entry_problem:
         return Check("run", name, FAILED, ev.entry_problem)
     run = ev.run
+    why = "".join(f"; {line}" for line in ev.diagnoses)
     if run.timed_out:
-        return Check("run", name, FAILED, f"did not finish: ended by the grader at the {run.budget_seconds:g} s budget")
+        return Check("run", name, FAILED, f"did not finish: ended by the grader at the {run.budget_seconds:g} s budget{why}")
     if run.exit_code != 0:
-        return Check("run", name, FAILED, f"{ev.entry} exited with status {run.exit_code}: {last_error_line(stderr)}")
+        return Check("run", name, FAILED, f"{ev.entry} exited with status {run.exit_code}: {last_error_line(stderr)}{why}")
     return Check("run", name, PASSED, f"{ev.entry} exited normally in {run.wall_seconds:.1f} s")
 
 

@@ -1,6 +1,7 @@
 """The `grade` command.
 
   grade SUBMISSION [--profile P] [--budget SECONDS] [--out DIR]   grade one submission
+        [--device cpu|gpu|ascend[:IDS]] [--python PATH] [--ref REF] [--before DATETIME]
   grade calibrate --profile P [--no-train]                         run the reference, store the truth
   grade prepare --profile P                                        build a generated model into the cache
 
@@ -31,10 +32,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grade", description="Grade an IA3 fine-tuning submission (MindNLP, GLUE-MRPC).",
                                      epilog="Other commands: grade calibrate --help, grade prepare --help")
-    parser.add_argument("submission", help="submission folder or .py script")
+    parser.add_argument("submission", help="folder, .py script, .ipynb notebook, .zip, or git repository (URL or path)")
     _common(parser)
     parser.add_argument("--budget", type=float, help="time budget in seconds (default: the profile's)")
     parser.add_argument("--out", help="output directory (default ./grade-results/NAME)")
+    parser.add_argument("--device", help="cpu, gpu or ascend, optionally with ids: ascend:0 (default: the profile's)")
+    parser.add_argument("--device-ids", help="physical device ids, comma-separated (same as DEVICE:IDS)")
+    parser.add_argument("--python", help="interpreter that runs the student's code (default: the profile's, else the grader's)")
+    parser.add_argument("--ref", help="git: branch, tag or commit to grade (default: the default branch)")
+    parser.add_argument("--before", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)")
+    parser.add_argument("--hide", action="append", default=[], help="another path the student's run must not read (repeatable)")
     return parser
 
 
@@ -76,9 +83,10 @@ def _calibrate(args) -> int:
 
 def _grade(args) -> int:
     profile = profiles.load(args.profile, args.model_dir)
-    submission = Path(args.submission)
-    out = Path(args.out or Path("grade-results") / (submission.resolve().stem or "submission"))
-    result = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget)
+    submission = args.submission
+    out = Path(args.out or Path("grade-results") / (Path(submission.rstrip("/")).stem or "submission"))
+    options = pipeline.RunOptions(args.ref, args.before, args.device, args.device_ids, args.python, tuple(args.hide))
+    result = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, options)
     for check in result.checks:
         flag = "" if check.required else " (info)"
         print(f"[{check.status:>7}] {check.name}{flag}: {check.message}")

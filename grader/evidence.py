@@ -24,6 +24,11 @@ class Evidence:
     other_adapters: list[str] = field(default_factory=list)
     evaluation: dict | None = None
     evaluation_error: str | None = None
+    source: dict | None = None  # kind, and for git the commit graded (sources.Source)
+    device: str | None = None
+    notebook: dict | None = None  # the notebook runner's record: cells run, failing or running cell
+    diagnoses: list[str] = field(default_factory=list)  # known causes of a failed run, for the student
+    hidden: dict = field(default_factory=dict)  # grader paths masked from the run, and those that could not be
 
     def summary(self) -> str:
         if self.entry_problem:

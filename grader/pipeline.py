@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import adapter as adapter_io
-from . import calibration, checks, data, evaluation, report, runner, workspace
+from . import calibration, checks, data, devices, diagnose, evaluation, notebook, offline, report, runner, sandbox, sources, workspace
+from .errors import CannotGrade
 from .evidence import Evidence
 from .profiles import Profile
 from .results import GradingResult
+
+GRADER_DIR = Path(__file__).resolve().parent
+HOOKS = (offline.HOOK, "importorder")
+
+
+@dataclass
+class RunOptions:
+    """How to fetch and run one submission, beyond the profile (command-line options)."""
+
+    ref: str | None = None  # git branch, tag or commit
+    before: str | None = None  # git: the last commit before this date-time
+    device: str | None = None  # cpu | gpu | ascend[:ids]; default: the profile's
+    device_ids: str | None = None
+    python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
+    hide: tuple[str, ...] = field(default_factory=tuple)  # more grader paths the run must not read
 
 LOG_EXCERPT_LINES = 40
 
@@ -48,20 +66,78 @@ def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -
         ev.adapter_dir = str(adapter_io.keep(found[0], evidence_dir / "adapter"))
 
 
-def run_and_measure(submission: Path, profile: Profile, mrpc_dir: Path, evidence_dir: Path, budget: float, python: str | None = None) -> Evidence:
+def _interpreter(options: RunOptions, python: str | None, profile: Profile) -> str:
+    chosen = options.python or python or profile.python or sys.executable
+    found = shutil.which(chosen)
+    if not found:
+        raise CannotGrade(f"student interpreter {chosen!r} not found; pass --python PATH or set python in the profile's [run]")
+    return chosen if Path(chosen).is_absolute() else found
+
+
+def _sandbox(profile: Profile, device: devices.Device, hidden: list[Path], needed: list[Path]) -> tuple[sandbox.Sandbox, dict]:
+    """The profile's [sandbox] settings; device runtimes reserve address space, so no memory cap on them."""
+    cfg, gib = profile.sandbox, sandbox.GiB
+    default = sandbox.Sandbox()
+    hide, kept = sandbox.safe_to_hide(hidden, needed)
+    memory = int(float(cfg["memory_gb"]) * gib) if "memory_gb" in cfg else default.memory_bytes
+    box = sandbox.Sandbox(
+        memory_bytes=memory if device.kind == "cpu" else None,
+        processes=int(cfg.get("processes", default.processes)),
+        file_bytes=int(float(cfg["file_gb"]) * gib) if "file_gb" in cfg else default.file_bytes,
+        output_bytes=int(float(cfg["output_mb"]) * 1024**2) if "output_mb" in cfg else default.output_bytes,
+        isolate_network=bool(cfg.get("isolate_network", True)),
+        hide=tuple(hide),
+    )
+    return box, {"masked": hide, "not_masked": kept}
+
+
+def _prepare_source(submission: str, private: Path, options: RunOptions) -> tuple[workspace.Workspace, sources.Source | None]:
+    try:
+        src = sources.fetch(submission, private / "source", options.ref, options.before)
+    except sources.Refused as exc:
+        return workspace.Workspace(private / "work", None, f"submission refused: {exc}"), None
+    return workspace.prepare(Path(src.path), private / "work"), src
+
+
+def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: Path, budget: float, python: str | None = None,
+                    options: RunOptions | None = None) -> Evidence:
     """Run the submission on a private copy and collect the facts; judges nothing."""
+    options = options or RunOptions()
     model_dir = profile.ensure_model()
+    device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
+    python = _interpreter(options, python, profile)
     evidence_dir.mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
-        ws = workspace.prepare(Path(submission), private / "work")
+        ws, src = _prepare_source(str(submission), private, options)
         files = data.write_student_copy(mrpc_dir, private / "data", profile.train_limit)
         output = private / "output"
         output.mkdir()
-        ev = Evidence(str(submission), ws.entry.name if ws.entry else None, ws.entry_problem, None, "$GRADER_OUTPUT_DIR")
+        ev = Evidence(str(submission), ws.entry.name if ws.entry else None, ws.entry_problem, None, "$GRADER_OUTPUT_DIR",
+                      source=src.to_dict() if src else None, device=device.describe())
         if ws.entry:
-            env = runner.student_env(private, _student_variables(profile, model_dir, files, output), profile.device, profile.seed)
-            ev.run = runner.run_script(ws.entry, ws.root, env, budget, evidence_dir / "logs")
+            hf_home = private / "home" / ".cache" / "huggingface"
+            variables = _student_variables(profile, model_dir, files, output)
+            variables.update(offline.prepare(private, hf_home, profile.hub_names, model_dir, files))
+            variables.update(devices.environment(device, private))
+            env = runner.student_env(private, variables, device.target, profile.seed, HOOKS)
+            env["PYTHONPATH"] = ":".join([env["PYTHONPATH"], *devices.extra_pythonpath(device)])
+            local = Path(str(submission)).expanduser()
+            hidden = [mrpc_dir, evidence_dir.parent, evidence_dir.parent.parent, *map(Path, options.hide)]
+            if local.exists():
+                hidden += [local, local.absolute().parent]
+            needed = [private, model_dir, GRADER_DIR, Path(python).absolute().parent.parent, Path(python).resolve().parent.parent]
+            box, ev.hidden = _sandbox(profile, device, hidden, needed)
+            nb_dir = private / "notebook"
+            command = notebook.command(python, ws.entry, nb_dir) if ws.entry.suffix == ".ipynb" else None
+            ev.run = runner.run_script(ws.entry, ws.root, env, budget, evidence_dir / "logs", python, sandbox=box, command=command)
+            if command:
+                ev.notebook = notebook.read(nb_dir)
+                if (nb_dir / notebook.EXECUTED).is_file():
+                    shutil.copy2(nb_dir / notebook.EXECUTED, evidence_dir / "logs" / notebook.EXECUTED)
+            stderr = Path(ev.run.stderr_path).read_text(errors="replace")
+            ev.diagnoses = diagnose.diagnose(stderr, ev.run.exit_code, ev.run.timed_out,
+                                             notebook.summary(ev.notebook, ev.run.timed_out))
             _collect_adapter(ev, {"$GRADER_OUTPUT_DIR": output, "submission folder": ws.root}, evidence_dir)
         if ev.adapter_dir and adapter_io.read(Path(ev.adapter_dir)).problem is None:
             try:
@@ -92,6 +168,7 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
         "timed_out": ev.run.timed_out if ev.run else False,
         "exit_code": ev.run.exit_code if ev.run else None,
         "adapter_found_at": ev.adapter_found_at,
+        "source": ev.source,
     }
     if ev.adapter_dir:
         adapter = adapter_io.read(Path(ev.adapter_dir))
@@ -100,7 +177,9 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
         measurements.update({f"validation_{k}": v for k, v in ev.evaluation.items()})
     environment = {
         "versions": calibration.versions(),
-        "device": profile.device,
+        "device": ev.device or profile.device,
+        "isolation": ev.run.isolation if ev.run else None,
+        "hidden_paths": ev.hidden,
         "seed": profile.seed,
         "budget_seconds": ev.run.budget_seconds if ev.run else profile.budget_seconds,
         "calibration_created": calib.get("created"),
@@ -117,10 +196,11 @@ def write_outputs(result: GradingResult, out_dir: Path) -> None:
     (out_dir / "report.html").write_text(report.render(result))
 
 
-def grade(submission: Path, profile: Profile, mrpc_dir: Path, out_dir: Path, budget: float | None = None) -> GradingResult:
+def grade(submission, profile: Profile, mrpc_dir: Path, out_dir: Path, budget: float | None = None,
+          options: RunOptions | None = None) -> GradingResult:
     calib = calibration.load_for(profile)
     started = time.monotonic()
-    ev = run_and_measure(submission, profile, mrpc_dir, out_dir / "evidence", budget or profile.budget_seconds)
+    ev = run_and_measure(submission, profile, mrpc_dir, out_dir / "evidence", budget or profile.budget_seconds, options=options)
     result = judge(ev, calib, profile, time.monotonic() - started)
     write_outputs(result, out_dir)
     return result

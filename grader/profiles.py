@@ -31,6 +31,8 @@ class Profile:
     hub_names: tuple[str, ...] = ()
     reference_metrics: dict | None = None
     model_dir_override: Path | None = None
+    python: str | None = None  # interpreter for student code ([run] python); default: the grader's
+    sandbox: dict = field(default_factory=dict)  # [sandbox]: memory_gb, processes, file_gb, output_mb, isolate_network
 
     def model_dir(self) -> Path:
         """The local directory holding config, weights and tokenizer."""
@@ -87,4 +89,6 @@ def load(name: str, model_dir: str | Path | None = None) -> Profile:
         hub_names=tuple(model.get("hub_names", ())),
         reference_metrics=data.get("reference_metrics"),
         model_dir_override=Path(model_dir).resolve() if model_dir else None,
+        python=run.get("python"),
+        sandbox=dict(data.get("sandbox", {})),
     )

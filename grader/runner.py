@@ -3,14 +3,16 @@ time budget, and the whole process group ended on expiry (politely, then by forc
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import sandbox as sandbox_mod
 from .inject import SITE_DIR
 from .mindnlp_env import OFFLINE_ENV
 
@@ -27,6 +29,9 @@ class RunRecord:
     budget_seconds: float
     stdout_path: str
     stderr_path: str
+    isolation: dict | None = None  # what sandbox_exec.py could put in force on this machine
+    ended_processes: int = 0  # processes besides the main one that the grader had to end
+    output_truncated: list[str] = field(default_factory=list)  # streams cut at the size cap
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,35 +61,32 @@ def student_env(private: Path, variables: dict[str, str], device: str, seed: int
     return env
 
 
-def _end_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the whole group, give it a grace period, then SIGKILL whatever is left."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
-
-
-def run_script(entry: Path, cwd: Path, env: dict[str, str], budget: float, logs: Path, python: str | None = None) -> RunRecord:
+def run_script(entry: Path, cwd: Path, env: dict[str, str], budget: float, logs: Path, python: str | None = None,
+               sandbox: sandbox_mod.Sandbox | None = None, command: list[str] | None = None) -> RunRecord:
+    """Run `command` (default: the interpreter on the entry script) under the budget. Whether it
+    ends by itself or at the budget, every process it started is then ended too."""
     logs.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
-    command = [python or sys.executable, str(entry.relative_to(cwd))]
+    command = command or [python or sys.executable, str(entry.relative_to(cwd))]
+    token = uuid.uuid4().hex
+    env = {**env, sandbox_mod.TOKEN_VAR: token}
+    launch, record_file = sandbox.wrap(command, logs) if sandbox else (command, None)
+    cap = sandbox.output_bytes if sandbox else sandbox_mod.Sandbox().output_bytes
     start = time.monotonic()
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
-        timed_out = False
-        try:
-            proc.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            _end_group(proc)
-    return RunRecord(command, None if timed_out else proc.returncode, round(time.monotonic() - start, 3), timed_out, budget, str(stdout_path), str(stderr_path))
+    proc = subprocess.Popen(launch, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    copies = {"stdout": sandbox_mod.CappedCopy(proc.stdout, stdout_path, cap),
+              "stderr": sandbox_mod.CappedCopy(proc.stderr, stderr_path, cap)}
+    timed_out = False
+    try:
+        proc.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        ended = sandbox_mod.end_all(proc, token, GRACE_SECONDS)
+    wall = round(time.monotonic() - start, 3)
+    for copy in copies.values():
+        copy.join(timeout=GRACE_SECONDS)
+    isolation = json.loads(record_file.read_text()) if record_file and record_file.is_file() else None
+    return RunRecord(command, None if timed_out else proc.returncode, wall, timed_out, budget, str(stdout_path),
+                     str(stderr_path), isolation, ended, [name for name, c in copies.items() if c.truncated])

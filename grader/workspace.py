@@ -1,7 +1,8 @@
 """A private copy of the submission, and the rule that finds its entry point.
 
 Entry point, in order: `entry` in a `submission.toml` manifest; `train.py`; `main.py`; the only
-top-level `.py` file. A single `.py` file given as the submission is its own entry point.
+top-level `.py` file; the only top-level `.ipynb` notebook. A single `.py` or `.ipynb` file given
+as the submission is its own entry point.
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ def find_entry(folder: Path) -> Path:
     scripts = sorted(p for p in folder.glob("*.py"))
     if len(scripts) == 1:
         return scripts[0]
-    found = ", ".join(p.name for p in scripts) or "none"
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if not scripts and len(notebooks) == 1:
+        return notebooks[0]
+    found = ", ".join(p.name for p in scripts + notebooks) or "none"
     raise NoEntryPoint(
-        f"cannot tell which script to run (top-level .py files: {found}); add {MANIFEST} with "
+        f"cannot tell which script or notebook to run (top-level files: {found}); add {MANIFEST} with "
         f"entry = \"your_script.py\", or name the script train.py"
     )
 
@@ -59,8 +63,8 @@ def prepare(submission: Path, dest: Path) -> Workspace:
     if not submission.exists():
         raise CannotGrade(f"submission {submission} does not exist")
     if submission.is_file():
-        if submission.suffix != ".py":
-            raise CannotGrade(f"{submission} is not a folder or a .py script")
+        if submission.suffix not in (".py", ".ipynb"):
+            raise CannotGrade(f"{submission} is not a folder, a .py script, a .ipynb notebook, a .zip or a git repository")
         dest.mkdir(parents=True)
         shutil.copy2(submission, dest / submission.name)
     else:
