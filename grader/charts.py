@@ -14,23 +14,22 @@ def _svg(width: int, height: int, body: str, title: str) -> Markup:
     )
 
 
-def hbars(rows: list[tuple[str, float, str]], maximum: float, title: str, marks: list[tuple[float, str]] = (), label_width: int = 170,
-          value_format: str = "{:.4f}") -> Markup:
-    """Horizontal bars (label, value, colour) on 0..maximum, with optional vertical marks (value, label)."""
-    width, row_h, top = 640, 24, 22
+def hbars(rows: list[tuple], maximum: float, title: str, label_width: int = 170, value_format: str = "{:.4f}") -> Markup:
+    """Horizontal bars on 0..maximum. Each row is (label, value, colour) or (label, value, colour,
+    mark): a mark (such as the row's own threshold) is drawn as a dark tick across its bar."""
+    width, row_h, top = 640, 26, 6
     plot = width - label_width - 70
-    height = top + row_h * len(rows) + 8
+    height = top + row_h * len(rows) + 6
     scale = (lambda v: label_width + plot * max(0.0, min(v, maximum)) / maximum) if maximum > 0 else (lambda v: label_width)
-    parts = []
-    for i, (label, value, colour) in enumerate(rows):
+    parts = [f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - 4}" stroke="{MUTED}"/>']
+    for i, (label, value, colour, *mark) in enumerate(rows):
         y = top + i * row_h
-        parts.append(f'<text x="{label_width - 6}" y="{y + 15}" text-anchor="end" font-size="12" fill="{INK}">{escape(label)}</text>')
-        parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{scale(value) - label_width:.1f}" height="{row_h - 8}" fill="{colour}"/>')
-        parts.append(f'<text x="{scale(value) + 4:.1f}" y="{y + 15}" font-size="11" fill="{INK}">{escape(value_format.format(value))}</text>')
-    for value, label in marks:
-        x = scale(value)
-        parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{height - 4}" stroke="{INK}" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" font-size="11" fill="{INK}">{escape(label)}</text>')
+        parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="12" fill="{INK}">{escape(label)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 5}" width="{scale(value) - label_width:.1f}" height="{row_h - 10}" fill="{colour}"/>')
+        parts.append(f'<text x="{max(scale(value), scale(mark[0]) if mark and mark[0] is not None else 0) + 5:.1f}" y="{y + 17}" font-size="11" fill="{INK}">{escape(value_format.format(value))}</text>')
+        if mark and mark[0] is not None:
+            x = scale(mark[0])
+            parts.append(f'<line x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row_h - 1}" stroke="{INK}" stroke-width="3"/>')
     return _svg(width, height, "".join(parts), title)
 
 

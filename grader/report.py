@@ -35,7 +35,7 @@ def show(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, dict):
@@ -80,15 +80,8 @@ def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
 def _metric_chart(rows: list[dict]):
     if not rows:
         return None
-    bars = [(row["label"], row["value"], charts.PASS if row["reaches"] else charts.FAIL) for row in rows]
-    marks = []
-    for metric in ("accuracy", "f1"):
-        threshold = next((row["threshold"] for row in rows if row["metric"] == metric and row["threshold"] is not None), None)
-        if threshold is not None:
-            marks.append((threshold, f"{'acc' if metric == 'accuracy' else 'F1'} threshold {threshold:.3f}"))
-    if len(marks) == 2 and abs(marks[0][0] - marks[1][0]) < 0.08:  # labels would overlap: one caption
-        marks = [(marks[0][0], f"acc {marks[0][0]:.3f}"), (marks[1][0], f"F1 {marks[1][0]:.3f}")]
-    return charts.hbars(bars, 1.0, "Metrics measured by the grader against the thresholds (dashed)", marks)
+    bars = [(row["label"], row["value"], charts.PASS if row["reaches"] else charts.FAIL, row["threshold"]) for row in rows]
+    return charts.hbars(bars, 1.0, "Metrics measured by the grader; the dark tick on each bar is its threshold")
 
 
 def _loss_chart(curve):

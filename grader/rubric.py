@@ -291,7 +291,7 @@ def _rule_problems(data: dict, root: yaml.Node, shown: str) -> list[str]:
             f"{shown}:{_line(node)}: late_policy.deadline: {late['deadline']!r} is not an ISO 8601 time with a time zone; "
             "write for example 2026-12-01T23:59:00+08:00"
         )
-    return problems
+    return sorted(problems, key=lambda p: int(p[len(shown) + 1:].split(":", 1)[0]))
 
 
 def _build(data: dict, shown: str) -> Rubric:
