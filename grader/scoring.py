@@ -101,6 +101,13 @@ class ScoredResult:
             return self.rubric.grades_published
         return False
 
+    def withheld(self) -> list[CriterionScore]:
+        return [c for c in self.criteria if not self.released(c)]
+
+    def withheld_passed(self) -> bool:
+        """The one status students see for all withheld criteria together (as the verdict counts them)."""
+        return all(c.status == PASSED for c in self.withheld() if c.required and not c.absent)
+
     def student_measurements(self) -> dict:
         return {k: v for k, v in self.result.measurements.items() if not k.startswith(INSTRUCTOR_ONLY_PREFIXES)}
 

@@ -26,9 +26,9 @@ def result(scored: ScoredResult) -> dict:
         message = c.message + (f" (expected {c.expected}, measured {c.measured})" if c.expected is not None or c.measured is not None else "")
         tests.append({"name": c.name, "status": _status(c.status), "message": message + (f"; {c.partial}" if c.partial else ""),
                       "test_code": c.check, "filename": "", "line_no": 0, "duration": 0, "score": c.score, "max_score": c.max_score})
-    withheld = [c for c in scored.criteria if not scored.released(c)]
+    withheld = scored.withheld()
     if withheld:
-        tests.append({"name": f"{len(withheld)} withheld criteria", "status": "pass" if all(c.status == PASSED for c in withheld) else "fail",
+        tests.append({"name": f"{len(withheld)} withheld criteria", "status": "pass" if scored.withheld_passed() else "fail",
                       "message": "graded; details are released after the due date, when grades are published, or never (hidden)",
                       "test_code": "withheld", "filename": "", "line_no": 0, "duration": 0,
                       "score": round(sum(c.score for c in withheld), 4), "max_score": round(sum(c.max_score for c in withheld), 4)})
