@@ -38,6 +38,7 @@ class Page:
     requests: list[str] = field(default_factory=list)
     screenshot: bytes = b""
     overflow_px: int = 0  # how far the page is wider than the viewport
+    probe: object = None  # the value of the `probe` expression, when one was given
 
 
 class Chromium:
@@ -119,8 +120,9 @@ class Chromium:
         raise RuntimeError(f"Chromium sent no {method}")
 
     def open(self, path: Path, width: int = 1200, height: int = 900, mobile: bool = False, javascript: bool = True,
-             before_text: str | None = None) -> Page:
-        """Load a local file in a fresh tab; run `before_text` (JS) if given, then read the page."""
+             before_text: str | None = None, probe: str | None = None) -> Page:
+        """Load a local file in a fresh tab; run `before_text` (JS) if given, then read the page
+        and evaluate `probe`."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -140,7 +142,8 @@ class Chromium:
         shot = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session)
         while not self._events.empty():
             events.append(self._events.get())
-        page = Page(text, screenshot=base64.b64decode(shot["data"]), overflow_px=int(overflow))
+        page = Page(text, screenshot=base64.b64decode(shot["data"]), overflow_px=int(overflow),
+                    probe=self.evaluate(probe, session) if probe else None)
         for event in events:
             if event.get("sessionId") != session:
                 continue
