@@ -4,6 +4,8 @@
         [--device cpu|gpu|ascend[:IDS]] [--python PATH] [--ref REF] [--before DATETIME]
   grade calibrate --profile P [--no-train]                         run the reference, store the truth
   grade prepare --profile P                                        build a generated model into the cache
+  grade rescore RESULT_DIR... [--rubric R]                         re-score stored evidence, no training
+  grade summary RESULT_DIR... --out DIR                            class summary.html and gradebook.csv
 
 Exit status: 0 every required check passed, 1 graded with a failing check, 2 could not grade.
 """
@@ -16,10 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import calibration, data, pipeline, profiles
+from . import calibration, data, pipeline, profiles, rescore, submitted, summary
+from . import rubric as rubric_io
 from .errors import CannotGrade
 
-COMMANDS = ("calibrate", "prepare")
+COMMANDS = ("calibrate", "prepare", "rescore", "summary")
 DEFAULT_PROFILE = os.environ.get("GRADER_PROFILE", "roberta-large")
 
 
@@ -31,7 +34,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grade", description="Grade an IA3 fine-tuning submission (MindNLP, GLUE-MRPC).",
-                                     epilog="Other commands: grade calibrate --help, grade prepare --help")
+                                     epilog="Other commands: grade calibrate|prepare|rescore|summary --help")
     parser.add_argument("submission", help="folder, .py script, .ipynb notebook, .zip, or git repository (URL or path)")
     _common(parser)
     parser.add_argument("--budget", type=float, help="time budget in seconds (default: the profile's)")
@@ -42,7 +45,61 @@ def _grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ref", help="git: branch, tag or commit to grade (default: the default branch)")
     parser.add_argument("--before", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)")
     parser.add_argument("--hide", action="append", default=[], help="another path the student's run must not read (repeatable)")
+    _rubric_options(parser)
     return parser
+
+
+def _rubric_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rubric", help="rubric name in rubrics/ or a YAML path (default: default)")
+    parser.add_argument("--submitted-at", help="submission time, ISO 8601 with a time zone (default: date of the last commit touching it)")
+
+
+def _rescore_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade rescore", description="Judge stored evidence again and score it with a rubric; nothing is trained.")
+    parser.add_argument("folders", nargs="+", help="folders written by `grade` (holding evidence/)")
+    parser.add_argument("--profile", help="profile, when the folder does not record it")
+    parser.add_argument("--out", help="write the outputs here instead of over the folder's (one folder only)")
+    _rubric_options(parser)
+    return parser
+
+
+def _summary_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade summary", description="Write a class summary.html and gradebook.csv from graded folders.")
+    parser.add_argument("folders", nargs="+", help="folders written by `grade` or `grade rescore`")
+    parser.add_argument("--out", required=True, help="folder for summary.html and gradebook.csv")
+    return parser
+
+
+def _print_scored(scored) -> None:
+    for c in scored.criteria + scored.unscored:
+        flag = " (info)" if c.informational else "" if c.required else " (optional)"
+        print(f"[{c.status:>7}] {c.score:g}/{c.max_score:g} {c.name}{flag}: {c.message}")
+    for warning in scored.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if scored.late.penalty_percent:
+        print(f"late: {scored.late.message}")
+
+
+def _rescore(args) -> int:
+    if args.out and len(args.folders) > 1:
+        raise CannotGrade("--out takes one folder; without it each folder's outputs are rewritten in place")
+    rubric = rubric_io.load(args.rubric)
+    when = submitted.parse(args.submitted_at) if args.submitted_at else None
+    worst = 0
+    for folder in args.folders:
+        scored = rescore.rescore(Path(folder), rubric, Path(args.out) if args.out else None, args.profile, when)
+        _print_scored(scored)
+        print(f"{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {args.out or folder}\n")
+        worst = max(worst, 0 if scored.passed else 1)
+    return worst
+
+
+def _summary(args) -> int:
+    path, rows = summary.write([Path(f) for f in args.folders], Path(args.out))
+    for row in rows:
+        print(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else ""))
+    print(f"\n{len(rows)} submissions  ->  {path}, {Path(args.out) / 'gradebook.csv'}")
+    return 0
 
 
 def _calibrate_parser() -> argparse.ArgumentParser:
@@ -86,12 +143,12 @@ def _grade(args) -> int:
     submission = args.submission
     out = Path(args.out or Path("grade-results") / (Path(submission.rstrip("/")).stem or "submission"))
     options = pipeline.RunOptions(args.ref, args.before, args.device, args.device_ids, args.python, tuple(args.hide))
-    result = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, options)
-    for check in result.checks:
-        flag = "" if check.required else " (info)"
-        print(f"[{check.status:>7}] {check.name}{flag}: {check.message}")
-    print(f"\n{result.verdict.upper()}: {result.score:g}/{result.max_score:g}  ->  {out / 'results.json'}, {out / 'report.html'}")
-    return 0 if result.passed else 1
+    rubric = rubric_io.load(args.rubric)
+    when = submitted.parse(args.submitted_at) if args.submitted_at else None
+    scored = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, options, rubric, when)
+    _print_scored(scored)
+    print(f"\n{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {out / 'results.json'}, {out / 'report.html'}")
+    return 0 if scored.passed else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             profile = profiles.load(args.profile, args.model_dir)
             print(profile.ensure_model())
             return 0
+        if argv and argv[0] == "rescore":
+            return _rescore(_rescore_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "summary":
+            return _summary(_summary_parser().parse_args(argv[1:]))
         return _grade(_grade_parser().parse_args(argv))
     except CannotGrade as exc:
         print(f"grade: cannot grade: {exc}", file=sys.stderr)

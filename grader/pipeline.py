@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -11,11 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import adapter as adapter_io
-from . import calibration, checks, data, devices, diagnose, evaluation, notebook, offline, report, runner, sandbox, sources, workspace
+from . import calibration, checks, data, devices, diagnose, evaluation, notebook, offline, outputs, parameters, runner, sandbox, scoring, sources, submitted, workspace
+from . import rubric as rubric_io
 from .errors import CannotGrade
 from .evidence import Evidence
 from .profiles import Profile
 from .results import GradingResult
+from .rubric import Rubric
 
 GRADER_DIR = Path(__file__).resolve().parent
 HOOKS = (offline.HOOK, "importorder")
@@ -173,6 +174,7 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
     if ev.adapter_dir:
         adapter = adapter_io.read(Path(ev.adapter_dir))
         measurements["trainable_parameters"] = adapter.parameter_count()
+    measurements["parameter_groups"] = parameters.groups(calib["structure"], adapter.shapes() if ev.adapter_dir else None)
     if ev.evaluation:
         measurements.update({f"validation_{k}": v for k, v in ev.evaluation.items()})
     environment = {
@@ -184,23 +186,32 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
         "budget_seconds": ev.run.budget_seconds if ev.run else profile.budget_seconds,
         "calibration_created": calib.get("created"),
         "reference_metrics": calib["reference_run"]["metrics"],
+        "majority_baseline": calib.get("majority_baseline"),
         "reference_source": calib["reference_run"]["source"],
         "thresholds": {k: calib["thresholds"][k] for k in ("accuracy", "f1", "informational")},
     }
     return GradingResult(ev.submission, profile.name, checks.judge(ev, calib), execution_time, measurements, environment, _log_excerpt(ev))
 
 
-def write_outputs(result: GradingResult, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(result.to_gradescope(), indent=2) + "\n")
-    (out_dir / "report.html").write_text(report.render(result))
+def write_outputs(result: GradingResult, out_dir: Path, rubric: Rubric | None = None,
+                  submitted_at: str | None = None, time_source: str = "unknown") -> scoring.ScoredResult:
+    """Score the judgement with the rubric (default: rubrics/default.yaml) and write every output."""
+    scored = scoring.score(result, rubric or rubric_io.load(), submitted_at, time_source)
+    outputs.write_all(scored, out_dir)
+    return scored
 
 
 def grade(submission, profile: Profile, mrpc_dir: Path, out_dir: Path, budget: float | None = None,
-          options: RunOptions | None = None) -> GradingResult:
+          options: RunOptions | None = None, rubric: Rubric | None = None,
+          submitted_at: str | None = None) -> scoring.ScoredResult:
+    rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     calib = calibration.load_for(profile)
     started = time.monotonic()
     ev = run_and_measure(submission, profile, mrpc_dir, out_dir / "evidence", budget or profile.budget_seconds, options=options)
     result = judge(ev, calib, profile, time.monotonic() - started)
-    write_outputs(result, out_dir)
-    return result
+    committed = (ev.source or {}).get("committed")
+    if committed and not submitted_at:  # a git source: the date of the commit graded
+        when, source = committed, f"date of commit {ev.source['commit'][:7]}"
+    else:
+        when, source = submitted.determine(submission, submitted_at)
+    return write_outputs(result, out_dir, rubric, when, source)

@@ -40,3 +40,19 @@ def tiny_profile():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_profile):
     return tiny_profile.ensure_model()
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """The `good` and `crash` examples graded once on the tiny profile (real training), for the
+    tests that re-score, serialise and render stored results: {name: result folder}."""
+    from grader import cli
+
+    root = tmp_path_factory.mktemp("graded")
+    folders = {}
+    for name in ("good", "crash"):
+        folders[name] = root / name
+        code = cli.main([str(SUBMISSIONS / name), "--profile", "tiny", "--out", str(folders[name]),
+                         "--submitted-at", "2026-11-20T12:00:00+00:00"])
+        assert code in (0, 1) and (folders[name] / "scored.json").is_file(), f"grading {name} wrote no scored.json"
+    return folders

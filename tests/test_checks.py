@@ -66,9 +66,9 @@ def test_gradescope_results_and_html_report(tmp_path, large_calibration):
         assert test["status"] in ("passed", "failed")
     assert gs["extra_data"]["validation_accuracy"] == 0.9 and gs["extra_data"]["wall_seconds"] == 12.5
 
-    from grader import report
+    from grader import report, rubric, scoring
 
-    html = report.render(result)
+    html = report.render(scoring.score(result, rubric.load()))
     text = []
 
     class Text(HTMLParser):
@@ -78,7 +78,7 @@ def test_gradescope_results_and_html_report(tmp_path, large_calibration):
     Text().feed(html)
     visible = " ".join(t for t in text if t)
     assert "Failed" in visible  # no adapter was saved in this evidence
-    assert "no adapter saved" in visible and "RuntimeError: out of memory" not in visible.split("End of the run")[0]
+    assert "no adapter saved" in visible and "RuntimeError: out of memory" not in visible.split("Log: the output around the error")[0]
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org", "")
 
 

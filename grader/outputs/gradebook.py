@@ -1,0 +1,45 @@
+"""CSV gradebook for an LMS import: one row per submission, one column per rubric criterion
+(its points), after the totals. For the instructor: it includes hidden criteria."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ..scoring import ScoredResult
+
+FIXED = ("student", "submission", "profile", "rubric", "verdict", "score", "max_score", "raw_score",
+         "late_penalty_percent", "days_late", "submitted_at")
+
+
+def student_name(scored: ScoredResult) -> str:
+    return Path(scored.result.submission).stem or scored.result.submission
+
+
+def rows(results: list[ScoredResult]) -> tuple[list[str], list[dict]]:
+    criteria: list[str] = []
+    for scored in results:
+        criteria += [c.check for c in scored.criteria if c.check not in criteria]
+    table = []
+    for s in results:
+        row = {"student": student_name(s), "submission": s.result.submission, "profile": s.result.profile, "rubric": s.rubric.name,
+               "verdict": s.verdict, "score": f"{s.score:g}", "max_score": f"{s.max_score:g}", "raw_score": f"{s.raw_score:g}",
+               "late_penalty_percent": f"{s.late.penalty_percent:g}", "days_late": s.late.days_late, "submitted_at": s.late.submitted_at or ""}
+        row.update({c.check: f"{c.score:g}" for c in s.criteria})
+        table.append(row)
+    return [*FIXED, *criteria], table
+
+
+def render(results: list[ScoredResult]) -> str:
+    header, table = rows(results)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue()
+
+
+def write(results: list[ScoredResult], path: Path) -> Path:
+    path.write_text(render(results), encoding="utf-8")
+    return path
