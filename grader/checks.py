@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from . import adapter as adapter_io
+from . import evidence_checks, probe_record
 from .evidence import Evidence
 from .results import FAILED, NOT_RUN, PASSED, Check
 
@@ -51,6 +52,8 @@ def check_adapter_type(ev: Evidence, adapter: adapter_io.Adapter | None, ref: di
     expected = f"{ref['peft_type']} / {ref['task_type']}"
     if adapter is None:
         looked = "; ".join(ev.searched) or "nowhere (nothing ran)"
+        if ev.full_models:
+            return Check("adapter_type", name, FAILED, full_model_message(ev.full_models, looked), expected, [m["path"] for m in ev.full_models])
         return Check("adapter_type", name, FAILED, f"no adapter saved: no adapter_config.json found (looked in {looked}); call model.save_pretrained($GRADER_OUTPUT_DIR)", expected)
     measured = f"{adapter.peft_type} / {adapter.task_type}"
     if adapter.problem:
@@ -58,6 +61,17 @@ def check_adapter_type(ev: Evidence, adapter: adapter_io.Adapter | None, ref: di
     if (adapter.peft_type, adapter.task_type) != (ref["peft_type"], ref["task_type"]):
         return Check("adapter_type", name, FAILED, f"the adapter at {ev.adapter_found_at} is {measured}, not {expected}", expected, measured)
     return Check("adapter_type", name, PASSED, f"found at {ev.adapter_found_at}", expected, measured)
+
+
+def full_model_message(found: list[dict], looked: str) -> str:
+    first = found[0]
+    size = f" ({first['parameters']:,} parameters in {first['tensors']} tensors)" if "parameters" in first else ""
+    more = f" and {len(found) - 1} more weights files" if len(found) > 1 else ""
+    return (
+        f"no adapter saved (no adapter_config.json in {looked}), but a full model checkpoint: {first['path']}{size}{more}. "
+        "The homework asks for the IA3 adapter only: call save_pretrained on the PeftModel returned by get_peft_model, "
+        "not on merge_and_unload(), the base model or mindspore.save_checkpoint(model)"
+    )
 
 
 def check_modules(adapter: adapter_io.Adapter | None, ref: dict) -> Check:
@@ -92,6 +106,9 @@ def check_trainable_count(adapter: adapter_io.Adapter | None, ref: dict) -> Chec
     extra = sorted(set(theirs) - set(ours))
     reshaped = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
     parts = [f"{measured:,} saved instead of {expected:,} ({measured - expected:+,})"]
+    base = [n for n in theirs if not probe_record.is_adapter_tensor(n) and n not in ours]
+    if len(base) > len(ours):
+        parts.append(f"this is a full model's weights ({len(base)} base-model tensors such as {base[0]}), not an IA3 adapter")
     if missing:
         parts.append(f"missing {len(missing)} tensors: {_listing(missing)}")
     if extra:
@@ -136,11 +153,26 @@ def check_metric(metric: str, ev: Evidence, thresholds: dict, baseline: dict) ->
     return Check(metric, name, status, message, measured=round(value, 4), **common)
 
 
-def judge(ev: Evidence, calibration: dict) -> list[Check]:
+BASIS = {
+    "run": "observed by the grader (exit status, stderr)",
+    "budget": "observed by the grader (wall clock)",
+    "adapter_type": evidence_checks.READ,
+    "ia3_modules": evidence_checks.READ,
+    "trainable_parameters": evidence_checks.READ,
+    "ia3_trained": evidence_checks.READ,
+    "accuracy": evidence_checks.MEASURED,
+    "f1": evidence_checks.MEASURED,
+}
+
+
+def judge(ev: Evidence, calibration: dict, record: probe_record.ProbeRecord | None = None, adapter: adapter_io.Adapter | None = None) -> list[Check]:
     ref = calibration["structure"]
-    adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
+    if adapter is None and ev.adapter_dir:
+        adapter = adapter_io.read(Path(ev.adapter_dir))
+    if record is None and ev.probe_dir:
+        record = probe_record.load(Path(ev.probe_dir))
     stderr = Path(ev.run.stderr_path).read_text(errors="replace") if ev.run and Path(ev.run.stderr_path).is_file() else ""
-    return [
+    found = [
         check_run(ev, stderr),
         check_adapter_type(ev, adapter, ref),
         check_modules(adapter, ref),
@@ -149,4 +181,13 @@ def judge(ev: Evidence, calibration: dict) -> list[Check]:
         check_metric("accuracy", ev, calibration["thresholds"], calibration["majority_baseline"]),
         check_metric("f1", ev, calibration["thresholds"], calibration["majority_baseline"]),
         check_budget(ev),
+    ]
+    for check in found:
+        check.basis = check.basis or BASIS.get(check.id, "")
+    return found + [
+        evidence_checks.check_frozen_base(record),
+        evidence_checks.check_trainable_set(record, ref),
+        evidence_checks.check_collapse(ev, bool(calibration["thresholds"]["informational"])),
+        evidence_checks.check_test_metrics(ev),
+        evidence_checks.check_claimed_metrics(ev, evidence_checks.read_logs(ev)),
     ]

@@ -13,13 +13,22 @@ from .mindnlp_env import load
 BATCH_SIZE = 32
 
 
-def predict(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> np.ndarray:
+def _load(model_dir: Path, adapter_dir: Path, seed: int):
     torch, transformers, peft = load()
     torch.manual_seed(seed)  # a base model without a classification head gets a seeded one
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
     base = transformers.AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=2)
     model = peft.PeftModel.from_pretrained(base, str(adapter_dir))
     model.eval()
+    return torch, tokenizer, model
+
+
+def predict(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> np.ndarray:
+    torch, tokenizer, model = _load(model_dir, adapter_dir, seed)
+    return _predict(torch, tokenizer, model, rows, max_length)
+
+
+def _predict(torch, tokenizer, model, rows: list[dict], max_length: int) -> np.ndarray:
     # Length-sorted batches pad less; predictions go back to the original order.
     lengths = [len(r["sentence1"]) + len(r["sentence2"]) for r in rows]
     order = np.argsort(lengths, kind="stable")
@@ -39,8 +48,17 @@ def predict(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: in
     return predictions
 
 
-def evaluate(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> dict:
-    predictions = predict(model_dir, adapter_dir, rows, max_length, seed)
+def _score(rows: list[dict], predictions: np.ndarray) -> dict:
     result = metrics.classification([r["label"] for r in rows], predictions)
     result["examples"] = len(rows)
     return result
+
+
+def evaluate(model_dir: Path, adapter_dir: Path, rows: list[dict], max_length: int, seed: int) -> dict:
+    return _score(rows, predict(model_dir, adapter_dir, rows, max_length, seed))
+
+
+def evaluate_splits(model_dir: Path, adapter_dir: Path, splits: dict[str, list[dict]], max_length: int, seed: int) -> dict[str, dict]:
+    """Several splits with one model load (validation for the student, held-out test for the instructor)."""
+    torch, tokenizer, model = _load(model_dir, adapter_dir, seed)
+    return {name: _score(rows, _predict(torch, tokenizer, model, rows, max_length)) for name, rows in splits.items()}

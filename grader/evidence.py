@@ -29,6 +29,10 @@ class Evidence:
     notebook: dict | None = None  # the notebook runner's record: cells run, failing or running cell
     diagnoses: list[str] = field(default_factory=list)  # known causes of a failed run, for the student
     hidden: dict = field(default_factory=dict)  # grader paths masked from the run, and those that could not be
+    test_evaluation: dict | None = None  # held-out test split: for the instructor only
+    test_evaluation_error: str | None = None
+    full_models: list[dict] = field(default_factory=list)  # whole-model weights found instead of an adapter
+    probe_dir: str | None = None  # the probe's record, copied into the evidence folder
 
     def summary(self) -> str:
         if self.entry_problem:
@@ -51,4 +55,5 @@ class Evidence:
     def load(cls, folder: Path) -> "Evidence":
         raw = json.loads((folder / FILE).read_text())
         raw["run"] = RunRecord(**raw["run"]) if raw["run"] else None
-        return cls(**raw)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in raw.items() if k in known})

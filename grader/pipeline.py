@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import adapter as adapter_io
-from . import calibration, checks, data, devices, diagnose, evaluation, notebook, offline, outputs, parameters, runner, sandbox, scoring, sources, submitted, workspace
+from . import claims
+from . import calibration, checks, data, devices, diagnose, evaluation, evidence_checks, notebook, offline, outputs, parameters, probe_record, runner, sandbox, scoring, sources, submitted, workspace
 from . import rubric as rubric_io
 from .errors import CannotGrade
 from .evidence import Evidence
@@ -19,7 +20,7 @@ from .results import GradingResult
 from .rubric import Rubric
 
 GRADER_DIR = Path(__file__).resolve().parent
-HOOKS = (offline.HOOK, "importorder")
+HOOKS = (offline.HOOK, "importorder", "probe")
 
 
 @dataclass
@@ -65,6 +66,43 @@ def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -
         ev.adapter_found_at = shown(found[0])
         ev.other_adapters = [shown(f) for f in found[1:]]
         ev.adapter_dir = str(adapter_io.keep(found[0], evidence_dir / "adapter"))
+    else:
+        ev.full_models = [adapter_io.describe_weights(p) | {"path": shown(p.parent) + "/" + p.name} for p in adapter_io.full_model_files(list(roots.values()))]
+
+
+def _keep_probe_record(source: Path, evidence_dir: Path) -> str | None:
+    files = sorted(source.glob("probe-*.jsonl")) if source.is_dir() else []
+    if not files:
+        return None
+    dest = evidence_dir / "probe"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for path in files:
+        shutil.copy2(path, dest / path.name)
+    return str(dest)
+
+
+def _evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path) -> None:
+    """Validation (the student sees it) and the held-out test split (the instructor does)."""
+    adapter = adapter_io.read(Path(ev.adapter_dir))
+    if adapter.problem is not None:
+        return
+    splits = {"validation": data.load_split(mrpc_dir, "validation")}
+    try:
+        test = data.load_split(mrpc_dir, "test")[: profile.test_limit or None]
+        if any(row["label"] not in (0, 1) for row in test):
+            raise CannotGrade(f"{mrpc_dir} holds GLUE's public test split, whose labels are hidden (-1); use a copy with the corpus labels")
+        splits["test"] = test
+    except CannotGrade as exc:
+        ev.test_evaluation_error = f"no labelled test split: {exc}"
+    try:
+        folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
+        measured = evaluation.evaluate_splits(model_dir, folder, splits, profile.max_length, profile.seed)
+    except Exception as exc:  # an adapter that does not fit the base model
+        ev.evaluation_error = f"{type(exc).__name__}: {exc}"
+        return
+    ev.evaluation = measured["validation"]
+    ev.test_evaluation = measured.get("test")
 
 
 def _interpreter(options: RunOptions, python: str | None, profile: Profile) -> str:
@@ -131,7 +169,9 @@ def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: 
             box, ev.hidden = _sandbox(profile, device, hidden, needed)
             nb_dir = private / "notebook"
             command = notebook.command(python, ws.entry, nb_dir) if ws.entry.suffix == ".ipynb" else None
+            env["GRADER_PROBE_DIR"] = str(private / "probe")  # outside the student's workspace
             ev.run = runner.run_script(ws.entry, ws.root, env, budget, evidence_dir / "logs", python, sandbox=box, command=command)
+            ev.probe_dir = _keep_probe_record(private / "probe", evidence_dir)
             if command:
                 ev.notebook = notebook.read(nb_dir)
                 if (nb_dir / notebook.EXECUTED).is_file():
@@ -140,12 +180,8 @@ def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: 
             ev.diagnoses = diagnose.diagnose(stderr, ev.run.exit_code, ev.run.timed_out,
                                              notebook.summary(ev.notebook, ev.run.timed_out))
             _collect_adapter(ev, {"$GRADER_OUTPUT_DIR": output, "submission folder": ws.root}, evidence_dir)
-        if ev.adapter_dir and adapter_io.read(Path(ev.adapter_dir)).problem is None:
-            try:
-                rows = data.load_split(mrpc_dir, "validation")
-                ev.evaluation = evaluation.evaluate(model_dir, Path(ev.adapter_dir), rows, profile.max_length, profile.seed)
-            except Exception as exc:  # an adapter that does not fit the base model
-                ev.evaluation_error = f"{type(exc).__name__}: {exc}"
+        if ev.adapter_dir:
+            _evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir)
         ev.save(evidence_dir)
         return ev
     finally:
@@ -171,12 +207,21 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
         "adapter_found_at": ev.adapter_found_at,
         "source": ev.source,
     }
-    if ev.adapter_dir:
-        adapter = adapter_io.read(Path(ev.adapter_dir))
+    adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
+    record = probe_record.load(Path(ev.probe_dir)) if ev.probe_dir else None
+    if adapter:
         measurements["trainable_parameters"] = adapter.parameter_count()
+        measurements["adapter_format"] = adapter.format
     measurements["parameter_groups"] = parameters.groups(calib["structure"], adapter.shapes() if ev.adapter_dir else None)
     if ev.evaluation:
         measurements.update({f"validation_{k}": v for k, v in ev.evaluation.items()})
+    if ev.test_evaluation:  # instructor only: "test_" measurements stay out of student outputs
+        measurements.update({f"test_{k}": v for k, v in ev.test_evaluation.items()})
+    claimed = claims.final(claims.parse(evidence_checks.read_logs(ev)))
+    measurements.update({f"claimed_{metric}": claim.value for metric, claim in claimed.items()})
+    main_model = record.main_model() if record else None
+    if main_model and main_model.losses:
+        measurements["loss_curve"] = main_model.losses  # observed by the probe, one per training step
     environment = {
         "versions": calibration.versions(),
         "device": ev.device or profile.device,
@@ -189,8 +234,10 @@ def judge(ev: Evidence, calib: dict, profile: Profile, execution_time: float) ->
         "majority_baseline": calib.get("majority_baseline"),
         "reference_source": calib["reference_run"]["source"],
         "thresholds": {k: calib["thresholds"][k] for k in ("accuracy", "f1", "informational")},
+        "evaluation": f"eval mode, no gradients, seed {profile.seed}, batches of {evaluation.BATCH_SIZE} sorted by length",
     }
-    return GradingResult(ev.submission, profile.name, checks.judge(ev, calib), execution_time, measurements, environment, _log_excerpt(ev))
+    found = checks.judge(ev, calib, record, adapter)
+    return GradingResult(ev.submission, profile.name, found, execution_time, measurements, environment, _log_excerpt(ev), evidence_checks.facts(ev, record, adapter))
 
 
 def write_outputs(result: GradingResult, out_dir: Path, rubric: Rubric | None = None,

@@ -33,6 +33,7 @@ class Profile:
     model_dir_override: Path | None = None
     python: str | None = None  # interpreter for student code ([run] python); default: the grader's
     sandbox: dict = field(default_factory=dict)  # [sandbox]: memory_gb, processes, file_gb, output_mb, isolate_network
+    test_limit: int | None = None  # held-out test pairs the grader evaluates (None: all)
 
     def model_dir(self) -> Path:
         """The local directory holding config, weights and tokenizer."""
@@ -91,4 +92,5 @@ def load(name: str, model_dir: str | Path | None = None) -> Profile:
         model_dir_override=Path(model_dir).resolve() if model_dir else None,
         python=run.get("python"),
         sandbox=dict(data.get("sandbox", {})),
+        test_limit=run.get("test_limit"),
     )

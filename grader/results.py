@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PASSED, FAILED, ERROR, NOT_RUN = "passed", "failed", "error", "not_run"
+VISIBLE, HIDDEN, AFTER_DUE_DATE, AFTER_PUBLISHED = "visible", "hidden", "after_due_date", "after_published"
 
 
 @dataclass
@@ -19,10 +20,16 @@ class Check:
     measured: Any = None
     required: bool = True  # informational checks are reported but do not decide the verdict
     max_score: float = 1.0
+    visibility: str = VISIBLE  # Gradescope's values; anything but visible stays out of the student's report
+    basis: str = ""  # where the facts come from: observed in the run, read from files, measured, claimed
 
     @property
     def score(self) -> float:
         return self.max_score if self.status == PASSED else 0.0
+
+    @property
+    def student_visible(self) -> bool:
+        return self.visibility == VISIBLE
 
 
 @dataclass
@@ -34,6 +41,11 @@ class GradingResult:
     measurements: dict = field(default_factory=dict)
     environment: dict = field(default_factory=dict)
     log_excerpt: str = ""
+    facts: list[dict] = field(default_factory=list)  # {"fact", "basis"}: what the verdict rests on
+
+    @property
+    def student_checks(self) -> list[Check]:
+        return [c for c in self.checks if c.student_visible]
 
     @property
     def score(self) -> float:
@@ -62,6 +74,7 @@ class GradingResult:
             "checks": [asdict(c) | {"score": c.score} for c in self.checks],
             "measurements": self.measurements,
             "environment": self.environment,
+            "facts": self.facts,
         }
 
     def to_gradescope(self) -> dict:
@@ -80,6 +93,7 @@ class GradingResult:
                     "status": "passed" if check.status == PASSED else "failed",
                     "output": detail,
                     "tags": [check.id] + ([] if check.required else ["informational"]),
+                    "visibility": check.visibility,
                     "extra_data": {"grader_status": check.status, "expected": check.expected, "measured": check.measured},
                 }
             )
