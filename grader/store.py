@@ -19,7 +19,8 @@ def result_from_dict(data: dict) -> GradingResult:
     known = {f.name for f in dataclasses.fields(Check)}
     checks = [Check(**{k: v for k, v in c.items() if k in known}) for c in data["checks"]]
     return GradingResult(data["submission"], data["profile"], checks, data["execution_time"],
-                         data.get("measurements", {}), data.get("environment", {}), data.get("log_excerpt", ""))
+                         data.get("measurements", {}), data.get("environment", {}), data.get("log_excerpt", ""),
+                         data.get("facts", []))
 
 
 def save(scored: ScoredResult, folder: Path) -> Path:

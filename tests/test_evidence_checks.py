@@ -94,14 +94,15 @@ def test_mindnlp_04_checkpoint_names_map_onto_peft_names(tmp_path):
 
 
 def test_hidden_checks_stay_out_of_the_students_report(tmp_path, large_calibration):
-    from grader import report
+    from grader import report, rubric, scoring
 
     ev = evidence(tmp_path, metrics(0.90, 0.93, 0.7, 408), metrics(0.7771, 0.85, 0.7, 1725), stdout="accuracy 0.9911")
     result = judge(ev, large_calibration, profiles.load("roberta-large"), 1.0)
-    html = report.render(result)
     assert {c.id for c in result.checks if c.visibility == HIDDEN} == {"test_metrics", "claimed_metrics"}
-    assert "0.7771" not in html and "Held-out" not in html
-    assert "accuracy claimed" not in html  # the comparison; the student's own print may appear in the log excerpt
-    gradescope = {t["tags"][0]: t for t in result.to_gradescope()["tests"]}
-    assert gradescope["test_metrics"]["visibility"] == "hidden" and "0.7771" in gradescope["test_metrics"]["output"]
-    assert gradescope["accuracy"]["visibility"] == "visible"
+    assert result.measurements["test_accuracy"] == 0.7771 and result.measurements["claimed_accuracy"] == 0.9911
+    scored = scoring.score(result, rubric.load())
+    student, instructor = report.render(scored, "student"), report.render(scored, "instructor")
+    assert "0.7771" not in student and "Held-out" not in student
+    assert "accuracy claimed" not in student  # the comparison; the student's own print may appear in the log excerpt
+    assert "0.7771" in instructor and "accuracy claimed 0.9911" in instructor
+    assert "What the grade rests on" in student
