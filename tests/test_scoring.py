@@ -150,14 +150,14 @@ def test_rescore_changes_scores_without_training(graded, tmp_path):
     before = json.loads((folder / "results.json").read_text())
     evidence_before = (folder / "evidence" / "evidence.json").read_bytes()
     new_rubric = tmp_path / "heavy-run.yaml"
-    new_rubric.write_text("name: Running is all\ncriteria:\n  - {check: run, points: 50}\n  - {check: ia3_trained, points: 25, visibility: hidden}\n")
+    new_rubric.write_text("name: Running is all\ncriteria:\n  - {check: run, points: 45}\n  - {check: ia3_trained, points: 25, visibility: hidden}\n")
     started = time.monotonic()
     code = cli.main(["rescore", str(folder), "--rubric", str(new_rubric)])
     took = time.monotonic() - started
     after = json.loads((folder / "results.json").read_text())
     assert code == 0 and took < 10, took  # judging stored evidence, not training (which takes ~20 s here)
     assert (folder / "evidence" / "evidence.json").read_bytes() == evidence_before
-    assert after["max_score"] == 75 and after["score"] == 75 and before["max_score"] != 75
+    assert after["max_score"] == 70 and after["score"] == 70 and before["max_score"] != 70
     statuses_before = {t["tags"][0]: t["extra_data"]["grader_status"] for t in before["tests"]}
     statuses_after = {t["tags"][0]: t["extra_data"]["grader_status"] for t in after["tests"]}
     assert statuses_after == {k: v for k, v in statuses_before.items() if k in statuses_after}
