@@ -79,6 +79,8 @@ def check_frozen_base(record: ProbeRecord | None) -> Check:
         return Check("frozen_base", name, NOT_RUN, "only the building of the model was observed: the run was killed before any later record", expected, basis=OBSERVED)
     main = record.main_model()
     measured = {"base_tensors": checked, "changed": [short(n) for n in moved], "made_trainable": [short(n) for n in unfrozen]}
+    if not moved and not unfrozen and not _anything_trained(record):
+        return Check("frozen_base", name, NOT_RUN, "no parameter changed during the run, so there was no training to judge this by", expected, measured, basis=OBSERVED)
     if moved or unfrozen:
         both = [n for n in moved if n in unfrozen]
         groups = [
@@ -90,6 +92,15 @@ def check_frozen_base(record: ProbeRecord | None) -> Check:
         return Check("frozen_base", name, FAILED, "; ".join(parts) + f" ({IA3_HINT})", expected, measured, basis=OBSERVED)
     until = f"until merge_and_unload folded the adapter into them ({main.before_merge[-1].t:.0f} s)" if main.merged else _ending(record, main)
     return Check("frozen_base", name, PASSED, f"all {checked} base tensors ({sizes:,} parameters) identical from creation {until}", expected, measured, basis=OBSERVED)
+
+
+def _anything_trained(record: ProbeRecord) -> bool:
+    """Whether any parameter of any observed model differs between creation and its last record."""
+    for model in record.models:
+        last = model.before_merge[-1].params if model.before_merge else {}
+        if any(n in last and last[n].fingerprint != p.fingerprint for n, p in model.created.params.items()):
+            return True
+    return False
 
 
 def check_trainable_set(record: ProbeRecord | None, ref: dict) -> Check:

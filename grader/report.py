@@ -39,7 +39,8 @@ def show(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items())
+        # empty entries (no extra tensors, nothing changed) say nothing: leave them out
+        return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items() if v not in ([], (), {}, "", None))
     if isinstance(value, (list, tuple)):
         return ", ".join(show(v) for v in value)
     return str(value)

@@ -68,7 +68,9 @@ def test_made_up_accuracy_is_flagged_for_the_instructor_only_and_grading_is_repe
     assert "accuracy claimed 0.8825" in claimed["output"] and "measured 0.6838" in claimed["output"]
     assert "epoch 11: {'accuracy': 0.8825, 'f1': 0.91755}" in claimed["output"]  # the last of the tqdm-interleaved prints
     assert tests["test_metrics"]["visibility"] == "hidden"
-    assert statuses["frozen_base"] == PASSED and statuses["trainable_set"] == PASSED
+    # nothing changed, so "stayed frozen" would be vacuous: not judged rather than credited
+    assert statuses["frozen_base"] == NOT_RUN and "no parameter changed" in tests["frozen_base"]["output"]
+    assert statuses["trainable_set"] == PASSED
     assert "0 forward passes in training mode" in report
     # nothing hidden reaches the student's report: no comparison with the claim, no test-split numbers
     test_measured = tests["test_metrics"]["extra_data"]["measured"]["test"]

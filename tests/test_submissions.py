@@ -69,6 +69,7 @@ def test_crash_reports_the_exception_and_no_adapter(tmp_path):
     assert statuses["run"] == FAILED and "ValueError: labels must be integers" in messages["run"]
     assert statuses["adapter_type"] == FAILED and "no adapter saved" in messages["adapter_type"]
     assert statuses["trainable_parameters"] == statuses["ia3_trained"] == NOT_RUN
+    assert statuses["frozen_base"] == NOT_RUN  # built, then crashed before any training
 
 
 @pytest.mark.slow
