@@ -6,6 +6,7 @@
   grade prepare --profile P                                        build a generated model into the cache
   grade rescore RESULT_DIR... [--rubric R]                         re-score stored evidence, no training
   grade summary RESULT_DIR... --out DIR                            class summary.html and gradebook.csv
+  grade batch ROSTER.csv --out DIR [grading options]               grade a class, then its summary
 
 Exit status: 0 every required check passed, 1 graded with a failing check, 2 could not grade.
 """
@@ -18,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import calibration, data, pipeline, profiles, rescore, submitted, summary
+from . import batch, calibration, data, pipeline, profiles, rescore, submitted, summary
 from . import rubric as rubric_io
 from .errors import CannotGrade
 
@@ -34,11 +35,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grade", description="Grade an IA3 fine-tuning submission (MindNLP, GLUE-MRPC).",
-                                     epilog="Other commands: grade calibrate|prepare|rescore|summary --help")
+                                     epilog="Other commands: grade calibrate|prepare|batch|rescore|summary --help")
     parser.add_argument("submission", help="folder, .py script, .ipynb notebook, .zip, or git repository (URL or path)")
+    parser.add_argument("--out", help="output directory (default ./grade-results/NAME)")
+    _run_options(parser)
+    return parser
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade batch", description="Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at]), then write the class summary.")
+    parser.add_argument("roster", help="roster CSV file")
+    parser.add_argument("--out", required=True, help="folder for one sub-folder per student, summary.html and gradebook.csv")
+    _run_options(parser)
+    return parser
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """What `grade` and `grade batch` share: how to fetch, run and score a submission."""
     _common(parser)
     parser.add_argument("--budget", type=float, help="time budget in seconds (default: the profile's)")
-    parser.add_argument("--out", help="output directory (default ./grade-results/NAME)")
     parser.add_argument("--device", help="cpu, gpu or ascend, optionally with ids: ascend:0 (default: the profile's)")
     parser.add_argument("--device-ids", help="physical device ids, comma-separated (same as DEVICE:IDS)")
     parser.add_argument("--python", help="interpreter that runs the student's code (default: the profile's, else the grader's)")
@@ -46,7 +61,10 @@ def _grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--before", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)")
     parser.add_argument("--hide", action="append", default=[], help="another path the student's run must not read (repeatable)")
     _rubric_options(parser)
-    return parser
+
+
+def _options(args) -> pipeline.RunOptions:
+    return pipeline.RunOptions(args.ref, args.before, args.device, args.device_ids, args.python, tuple(args.hide))
 
 
 def _rubric_options(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +79,14 @@ def _rescore_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", help="write the outputs here instead of over the folder's (one folder only)")
     _rubric_options(parser)
     return parser
+
+
+def _batch(args) -> int:
+    profile = profiles.load(args.profile, args.model_dir)
+    when = submitted.parse(args.submitted_at) if args.submitted_at else None
+    rows = batch.grade_class(Path(args.roster), profile, data.locate(args.data), Path(args.out), args.budget, _options(args), rubric_io.load(args.rubric), when)
+    print(f"\n{len(rows)} students -> {Path(args.out) / 'summary.html'}")
+    return 0 if all(row.status == "passed" for row in rows) else 1
 
 
 def _summary_parser() -> argparse.ArgumentParser:
@@ -142,10 +168,9 @@ def _grade(args) -> int:
     profile = profiles.load(args.profile, args.model_dir)
     submission = args.submission
     out = Path(args.out or Path("grade-results") / (Path(submission.rstrip("/")).stem or "submission"))
-    options = pipeline.RunOptions(args.ref, args.before, args.device, args.device_ids, args.python, tuple(args.hide))
     rubric = rubric_io.load(args.rubric)
     when = submitted.parse(args.submitted_at) if args.submitted_at else None
-    scored = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, options, rubric, when)
+    scored = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, _options(args), rubric, when)
     _print_scored(scored)
     print(f"\n{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {out / 'results.json'}, {out / 'report.html'}")
     return 0 if scored.passed else 1
@@ -163,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if argv and argv[0] == "rescore":
             return _rescore(_rescore_parser().parse_args(argv[1:]))
+        if argv and argv[0] == "batch":
+            return _batch(_batch_parser().parse_args(argv[1:]))
         if argv and argv[0] == "summary":
             return _summary(_summary_parser().parse_args(argv[1:]))
         return _grade(_grade_parser().parse_args(argv))

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import adapter as adapter_io
-from . import claims
-from . import calibration, checks, data, devices, diagnose, evaluation, evidence_checks, notebook, offline, outputs, parameters, probe_record, runner, sandbox, scoring, sources, submitted, workspace
+from . import calibration, checks, claims, data, devices, diagnose, evaluation, evidence_checks, notebook, offline, outputs, parameters, probe_record, runner, sandbox, scoring, sources, submitted, workspace
 from . import rubric as rubric_io
 from .errors import CannotGrade
 from .evidence import Evidence
@@ -250,12 +249,13 @@ def write_outputs(result: GradingResult, out_dir: Path, rubric: Rubric | None = 
 
 def grade(submission, profile: Profile, mrpc_dir: Path, out_dir: Path, budget: float | None = None,
           options: RunOptions | None = None, rubric: Rubric | None = None,
-          submitted_at: str | None = None) -> scoring.ScoredResult:
+          submitted_at: str | None = None, student: str = "") -> scoring.ScoredResult:
     rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     calib = calibration.load_for(profile)
     started = time.monotonic()
     ev = run_and_measure(submission, profile, mrpc_dir, out_dir / "evidence", budget or profile.budget_seconds, options=options)
     result = judge(ev, calib, profile, time.monotonic() - started)
+    result.student = student
     committed = (ev.source or {}).get("committed")
     if committed and not submitted_at:  # a git source: the date of the commit graded
         when, source = committed, f"date of commit {ev.source['commit'][:7]}"

@@ -42,6 +42,7 @@ class GradingResult:
     environment: dict = field(default_factory=dict)
     log_excerpt: str = ""
     facts: list[dict] = field(default_factory=list)  # {"fact", "basis"}: what the verdict rests on
+    student: str = ""  # the roster's name for the student, when graded from a roster
 
     @property
     def student_checks(self) -> list[Check]:
@@ -66,6 +67,7 @@ class GradingResult:
     def to_dict(self) -> dict:
         return {
             "submission": self.submission,
+            "student": self.student,
             "profile": self.profile,
             "verdict": self.verdict,
             "score": self.score,

@@ -20,7 +20,7 @@ def result_from_dict(data: dict) -> GradingResult:
     checks = [Check(**{k: v for k, v in c.items() if k in known}) for c in data["checks"]]
     return GradingResult(data["submission"], data["profile"], checks, data["execution_time"],
                          data.get("measurements", {}), data.get("environment", {}), data.get("log_excerpt", ""),
-                         data.get("facts", []))
+                         data.get("facts", []), data.get("student", ""))
 
 
 def save(scored: ScoredResult, folder: Path) -> Path:

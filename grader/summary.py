@@ -16,6 +16,7 @@ from .results import ERROR, PASSED
 from .scoring import ScoredResult
 
 BINS = 10
+ERROR_FILE = "error.txt"  # a batch run's reason for not grading a student
 
 
 @dataclass
@@ -41,6 +42,10 @@ def collect(folders: list[Path]) -> list[Row]:
     rows = []
     for folder in folders:
         folder = Path(folder)
+        error = folder / ERROR_FILE
+        if error.is_file():  # written by a batch run that could not grade this student
+            rows.append(Row(folder, folder.name, None, error.read_text(errors="replace").strip().splitlines()[0]))
+            continue
         try:
             scored = store.load(folder)
             rows.append(Row(folder, gradebook.student_name(scored), scored))

@@ -14,7 +14,7 @@ FIXED = ("student", "submission", "profile", "rubric", "verdict", "score", "max_
 
 
 def student_name(scored: ScoredResult) -> str:
-    return Path(scored.result.submission).stem or scored.result.submission
+    return scored.result.student or Path(scored.result.submission).stem or scored.result.submission
 
 
 def rows(results: list[ScoredResult]) -> tuple[list[str], list[dict]]:
