@@ -81,7 +81,7 @@ def _keep_probe_record(source: Path, evidence_dir: Path) -> str | None:
     return str(dest)
 
 
-def _evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path) -> None:
+def _evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device) -> None:
     """Validation (the student sees it) and the held-out test split (the instructor does)."""
     adapter = adapter_io.read(Path(ev.adapter_dir))
     if adapter.problem is not None:
@@ -96,7 +96,12 @@ def _evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, e
         ev.test_evaluation_error = f"no labelled test split: {exc}"
     try:
         folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
-        measured = evaluation.evaluate_splits(model_dir, folder, splits, profile.max_length, profile.seed)
+        if device.kind == "cpu":
+            measured = evaluation.evaluate_splits(model_dir, folder, splits, profile.max_length, profile.seed)
+        else:  # on the device the training used, in a process of the grader's own
+            with tempfile.TemporaryDirectory(prefix="grade-device-") as scratch:
+                env = devices.environment(device, Path(scratch))
+                measured = evaluation.evaluate_isolated(model_dir, folder, splits, profile.max_length, profile.seed, env, profile.budget_seconds)
     except Exception as exc:  # an adapter that does not fit the base model
         ev.evaluation_error = f"{type(exc).__name__}: {exc}"
         return
@@ -180,7 +185,7 @@ def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: 
                                              notebook.summary(ev.notebook, ev.run.timed_out))
             _collect_adapter(ev, {"$GRADER_OUTPUT_DIR": output, "submission folder": ws.root}, evidence_dir)
         if ev.adapter_dir:
-            _evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir)
+            _evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device)
         ev.save(evidence_dir)
         return ev
     finally:

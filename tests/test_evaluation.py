@@ -76,3 +76,15 @@ def test_predictions_come_back_in_the_original_order(tiny_model_dir, mrpc_dir, t
     single = np.concatenate([evaluation.predict(tiny_model_dir, tmp_path / "a", [row], 128, 0) for row in rows[:12]])
     assert 0 < batched.sum() < len(batched)  # both classes occur, so order matters
     assert list(batched[:12]) == list(single)
+
+
+def test_the_device_evaluation_process_measures_what_the_grader_process_measures(tiny_model_dir, mrpc_dir, tmp_path):
+    """The child-process path used on accelerators, run here on the CPU: same numbers, and a
+    failure inside it becomes an error with the child's last line, not a hang or a crash."""
+    folder = _constant_class_adapter(tiny_model_dir, tmp_path / "adapter", 1)
+    splits = {"validation": data.load_split(mrpc_dir, "validation")[:64], "test": data.load_split(mrpc_dir, "test")[:32]}
+    here = evaluation.evaluate_splits(tiny_model_dir, folder, splits, 128, 0)
+    there = evaluation.evaluate_isolated(tiny_model_dir, folder, splits, 128, 0, {"DEVICE_TARGET": "CPU"}, timeout=300)
+    assert there == here and there["test"]["examples"] == 32
+    with pytest.raises(RuntimeError, match="evaluation process exited with status 1"):
+        evaluation.evaluate_isolated(tiny_model_dir, tmp_path / "no-adapter-here", splits, 128, 0, {"DEVICE_TARGET": "CPU"}, timeout=300)
