@@ -78,34 +78,3 @@ class GradingResult:
             "environment": self.environment,
             "facts": self.facts,
         }
-
-    def to_gradescope(self) -> dict:
-        """Gradescope's results.json: status is passed/failed; measurements go in extra_data."""
-        tests = []
-        for number, check in enumerate(self.checks, 1):
-            detail = check.message
-            if check.expected is not None or check.measured is not None:
-                detail += f"\nexpected: {check.expected}\nmeasured: {check.measured}"
-            tests.append(
-                {
-                    "name": check.name,
-                    "number": str(number),
-                    "score": check.score,
-                    "max_score": check.max_score,
-                    "status": "passed" if check.status == PASSED else "failed",
-                    "output": detail,
-                    "tags": [check.id] + ([] if check.required else ["informational"]),
-                    "visibility": check.visibility,
-                    "extra_data": {"grader_status": check.status, "expected": check.expected, "measured": check.measured},
-                }
-            )
-        return {
-            "score": self.score,
-            "max_score": self.max_score,
-            "execution_time": round(self.execution_time, 3),
-            "output": f"Verdict: {self.verdict} ({self.score:g}/{self.max_score:g}) on profile {self.profile}",
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": tests,
-            "extra_data": {"verdict": self.verdict, **self.measurements, "environment": self.environment},
-        }

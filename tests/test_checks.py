@@ -58,7 +58,11 @@ def test_crash_message_is_the_last_exception_line_not_what_was_printed(tmp_path,
 
 def test_gradescope_results_and_html_report(tmp_path, large_calibration):
     result = judge(evidence(tmp_path, {"accuracy": 0.9, "f1": 0.92, "examples": 408, "positive_rate": 0.7}), large_calibration, profiles.load("roberta-large"), 20.0)
-    gs = result.to_gradescope()
+    from grader import report, rubric, scoring
+    from grader.outputs import gradescope
+
+    scored = scoring.score(result, rubric.load())
+    gs = gradescope.render(scored)
     assert set(gs) >= {"score", "max_score", "execution_time", "tests", "extra_data"}
     assert gs["max_score"] == sum(t["max_score"] for t in gs["tests"]) and gs["score"] == sum(t["score"] for t in gs["tests"])
     for test in gs["tests"]:
@@ -66,9 +70,7 @@ def test_gradescope_results_and_html_report(tmp_path, large_calibration):
         assert test["status"] in ("passed", "failed")
     assert gs["extra_data"]["validation_accuracy"] == 0.9 and gs["extra_data"]["wall_seconds"] == 12.5
 
-    from grader import report, rubric, scoring
-
-    html = report.render(scoring.score(result, rubric.load()))
+    html = report.render(scored)
     text = []
 
     class Text(HTMLParser):
