@@ -117,7 +117,7 @@ def _interpreter(options: RunOptions, python: str | None, profile: Profile) -> s
     return chosen if Path(chosen).is_absolute() else found
 
 
-def _sandbox(profile: Profile, device: devices.Device, hidden: list[Path], needed: list[Path]) -> tuple[sandbox.Sandbox, dict]:
+def _sandbox(profile: Profile, device: devices.Device, hidden: list[Path], needed: list[Path], model_dir: Path) -> tuple[sandbox.Sandbox, dict]:
     """The profile's [sandbox] settings; device runtimes reserve address space, so no memory cap on them."""
     cfg, gib = profile.sandbox, sandbox.GiB
     default = sandbox.Sandbox()
@@ -130,6 +130,7 @@ def _sandbox(profile: Profile, device: devices.Device, hidden: list[Path], neede
         output_bytes=int(float(cfg["output_mb"]) * 1024**2) if "output_mb" in cfg else default.output_bytes,
         isolate_network=bool(cfg.get("isolate_network", True)),
         hide=tuple(hide),
+        read_only=(str(model_dir.resolve()),),
     )
     return box, {"masked": hide, "not_masked": kept}
 
@@ -170,7 +171,7 @@ def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: 
             if local.exists():
                 hidden += [local, local.absolute().parent]
             needed = [private, model_dir, GRADER_DIR, Path(python).absolute().parent.parent, Path(python).resolve().parent.parent]
-            box, ev.hidden = _sandbox(profile, device, hidden, needed)
+            box, ev.hidden = _sandbox(profile, device, hidden, needed, model_dir)
             nb_dir = private / "notebook"
             command = notebook.command(python, ws.entry, nb_dir) if ws.entry.suffix == ".ipynb" else None
             env["GRADER_PROBE_DIR"] = str(private / "probe")  # outside the student's workspace

@@ -33,12 +33,14 @@ class Sandbox:
     output_bytes: int = 20 * 1024**2  # stdout and stderr are each kept up to this size
     isolate_network: bool = True
     hide: tuple[str, ...] = field(default_factory=tuple)  # grader data the run must never read
+    read_only: tuple[str, ...] = field(default_factory=tuple)  # what the run reads but must not change (the base model)
 
     def plan(self, record: Path) -> dict:
         limits = {"as": self.memory_bytes, "fsize": self.file_bytes, "core": 0}
         if self.processes is not None:
             limits["nproc"] = _user_processes() + self.processes
-        return {"limits": limits, "isolate_network": self.isolate_network, "hide": list(self.hide), "record": str(record)}
+        return {"limits": limits, "isolate_network": self.isolate_network, "hide": list(self.hide),
+                "read_only": list(self.read_only), "record": str(record)}
 
     def wrap(self, command: list[str], logs: Path) -> tuple[list[str], Path]:
         """The command that confines itself and then runs `command`; and where it records how."""

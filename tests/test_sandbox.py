@@ -118,3 +118,34 @@ def test_paths_that_hold_what_the_run_needs_are_never_masked(tmp_path):
     hide, kept = sandbox.safe_to_hide([tmp_path / "a", other, tmp_path / "missing"], [needed])
     assert hide == [str(other.resolve())] and kept == [str((tmp_path / "a").resolve())]
     assert os.path.isdir(needed)
+
+
+def test_the_base_model_is_read_only_and_the_masks_cannot_be_undone(tmp_path):
+    """Even as root inside the sandbox: the model folder cannot be written and a mask cannot be
+    unmounted to reach the hidden data (the capabilities to do so are dropped)."""
+    model, secret = tmp_path / "model", tmp_path / "hidden"
+    model.mkdir()
+    secret.mkdir()
+    (model / "config.json").write_text("{}")
+    (secret / "labels.jsonl").write_text("secret\n")
+    box = sandbox.Sandbox(hide=(str(secret),), read_only=(str(model),))
+    record = run(tmp_path, (
+        "import ctypes, ctypes.util, os\n"
+        "libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)\n"
+        f"print('model readable', open({str(model / 'config.json')!r}).read())\n"
+        "try:\n"
+        f"    open({str(model / 'config.json')!r}, 'w').write('tampered'); print('model WRITTEN')\n"
+        "except OSError as exc:\n"
+        "    print('model write refused', exc.errno)\n"
+        f"print('umount', libc.umount2({str(secret)!r}.encode(), 2), os.strerror(ctypes.get_errno()))\n"
+        "try:\n"
+        f"    print('secret', open({str(secret / 'labels.jsonl')!r}).read())\n"
+        "except OSError as exc:\n"
+        "    print('secret refused', exc.errno)\n"
+    ), box)
+    out = open(record.stdout_path).read()
+    assert record.exit_code == 0, open(record.stderr_path).read()
+    assert "model readable {}" in out and "model WRITTEN" not in out and "model write refused 30" in out  # EROFS
+    assert "umount -1" in out and "secret refused" in out and "secret secret" not in out
+    assert (model / "config.json").read_text() == "{}"
+    assert "CAP_SYS_ADMIN" in record.isolation["capabilities_dropped"] and record.isolation["read_only"] == [str(model)]

@@ -23,7 +23,12 @@ import struct
 import sys
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_CAPBSET_DROP = 24
+# Without these a root process could undo the mounts (umount, remount read-write), trace the
+# grader, or load modules; nothing a training run needs.
+DROPPED_CAPABILITIES = {"CAP_SYS_ADMIN": 21, "CAP_SYS_PTRACE": 19, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
+                        "CAP_NET_ADMIN": 12, "CAP_MKNOD": 27}
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
@@ -76,6 +81,30 @@ def _mask(paths):
     return covered
 
 
+def _read_only(paths):
+    """Bind each path onto itself read-only (the base model: the run reads it, must not change it)."""
+    done = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        target = os.fsencode(path)
+        _call("mount", target, target, None, ctypes.c_ulong(MS_BIND | MS_REC), None)
+        _call("mount", None, target, None, ctypes.c_ulong(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC), None)
+        done.append(path)
+    return done
+
+
+def _drop_capabilities(record):
+    """Remove the capabilities from the bounding set: after exec even root no longer has them."""
+    dropped = []
+    for name, number in DROPPED_CAPABILITIES.items():
+        if _libc.prctl(PR_CAPBSET_DROP, number, 0, 0, 0) == 0:
+            dropped.append(name)
+        else:
+            record["problems"].append(f"capability {name} not dropped: {os.strerror(ctypes.get_errno())}")
+    record["capabilities_dropped"] = dropped
+
+
 def _limits(plan, record):
     applied = {}
     for name, value in plan.get("limits", {}).items():
@@ -94,7 +123,9 @@ def _limits(plan, record):
 
 def apply(plan):
     record = {"network": "not isolated", "hidden": "not masked", "masked": [], "problems": []}
-    flags = (CLONE_NEWNET if plan.get("isolate_network") else 0) | (CLONE_NEWNS if plan.get("hide") else 0)
+    record["read_only"] = []
+    mounts = plan.get("hide") or plan.get("read_only")
+    flags = (CLONE_NEWNET if plan.get("isolate_network") else 0) | (CLONE_NEWNS if mounts else 0)
     if flags:
         try:
             how = _unshare(flags)
@@ -114,6 +145,11 @@ def apply(plan):
             record["hidden"] = f"mount namespace {how}: hidden paths covered"
         except OSError as exc:
             record["problems"].append(f"hidden paths not masked: {exc}")
+        try:
+            record["read_only"] = _read_only(plan.get("read_only", []))
+        except OSError as exc:
+            record["problems"].append(f"read-only paths not protected: {exc}")
+    _drop_capabilities(record)
     _limits(plan, record)
     return record
 
