@@ -103,6 +103,9 @@ def _unzip(archive: Path, dest: Path) -> Path:
                 if target.startswith("/") or resolved.parts[:1] == ("..",):
                     raise Refused(f"{archive.name} holds a link {entry.filename!r} -> {target!r} leading out of its folder")
                 links[name] = target
+        through = [e.filename for e in entries if any(parent in links for parent in PurePosixPath(e.filename.replace("\\", "/")).parents)]
+        if through:
+            raise Refused(f"{archive.name} holds {through[0]!r} inside an entry that is a link; zip the folder itself")
         dest.mkdir(parents=True)
         for entry in entries:
             name = PurePosixPath(entry.filename.replace("\\", "/"))

@@ -62,6 +62,7 @@ def test_zip_of_a_folder_is_unpacked_and_its_single_top_folder_unwrapped(tmp_pat
     ({"train.py": "print(1)", "../escape.py": "print(2)"}, (), "'../escape.py', which points outside"),
     ({"train.py": "print(1)"}, [("passwd", "/etc/passwd")], "link 'passwd' -> '/etc/passwd' leading out"),
     ({"train.py": "print(1)"}, [("up", "../../secret")], "link 'up' -> '../../secret' leading out"),
+    ({"train.py": "print(1)", "data/x.txt": "x"}, [("data", "sub")], "'data/x.txt' inside an entry that is a link"),
 ])
 def test_zip_with_entries_or_links_leading_out_is_refused(tmp_path, members, links, why):
     archive = _zip(tmp_path / "bad.zip", members, links)
