@@ -146,6 +146,7 @@ def _prepare_source(submission: str, private: Path, options: RunOptions) -> tupl
 def run_and_measure(submission, profile: Profile, mrpc_dir: Path, evidence_dir: Path, budget: float, python: str | None = None,
                     options: RunOptions | None = None) -> Evidence:
     """Run the submission on a private copy and collect the facts; judges nothing."""
+    evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
     options = options or RunOptions()
     model_dir = profile.ensure_model()
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs

@@ -65,6 +65,7 @@ def run_script(entry: Path, cwd: Path, env: dict[str, str], budget: float, logs:
                sandbox: sandbox_mod.Sandbox | None = None, command: list[str] | None = None) -> RunRecord:
     """Run `command` (default: the interpreter on the entry script) under the budget. Whether it
     ends by itself or at the budget, every process it started is then ended too."""
+    logs = Path(logs).absolute()  # the child runs in `cwd`: a relative path would point elsewhere there
     logs.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
     command = command or [python or sys.executable, str(entry.relative_to(cwd))]
