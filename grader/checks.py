@@ -102,9 +102,7 @@ def check_trainable_count(adapter: adapter_io.Adapter | None, ref: dict) -> Chec
     if measured == expected:
         return Check("trainable_parameters", name, PASSED, f"{measured:,} trainable parameters saved in the adapter", expected, measured)
     ours, theirs = ref["adapter_tensors"], adapter.shapes()
-    missing = sorted(set(ours) - set(theirs))
-    extra = sorted(set(theirs) - set(ours))
-    reshaped = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
+    missing, extra, reshaped = evidence_checks.tensor_differences(ours, theirs)
     parts = [f"{measured:,} saved instead of {expected:,} ({measured - expected:+,})"]
     base = [n for n in theirs if not probe_record.is_adapter_tensor(n) and n not in ours]
     if len(base) > len(ours):

@@ -33,6 +33,14 @@ def short(name: str) -> str:
     return name.removeprefix("base_model.model.")
 
 
+def tensor_differences(ours: dict, theirs: dict) -> tuple[list[str], list[str], list[str]]:
+    """Missing, extra and reshaped tensor names between the reference's and a run's name -> shape maps."""
+    missing = sorted(set(ours) - set(theirs))
+    extra = sorted(set(theirs) - set(ours))
+    reshaped = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
+    return missing, extra, reshaped
+
+
 def _listing(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(short(n) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -113,9 +121,7 @@ def check_trainable_set(record: ProbeRecord | None, ref: dict) -> Check:
         return Check("trainable_set", name, NOT_RUN, problem, expected, basis=OBSERVED)
     model = record.main_model()
     theirs = model.trainable_ever()
-    missing = sorted(set(ours) - set(theirs))
-    extra = sorted(set(theirs) - set(ours))
-    reshaped = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
+    missing, extra, reshaped = tensor_differences(ours, theirs)
     count = sum(math.prod(s) for s in theirs.values())
     measured = {"tensors": len(theirs), "parameters": count, "extra": [short(n) for n in extra], "missing": [short(n) for n in missing]}
     if not (missing or extra or reshaped):

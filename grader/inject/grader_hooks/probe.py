@@ -148,6 +148,15 @@ def _wrap_save(original):
     return save_pretrained
 
 
+def _timed_parameters(tracked, model):
+    """Every parameter's record, and what taking it cost: the next periodic snapshot waits in proportion."""
+    started = time.monotonic()
+    parameters = _parameters(model)
+    cost = time.monotonic() - started
+    _schedule(tracked, cost)
+    return parameters, cost
+
+
 def _created(model):
     with _lock:
         tracked = _Tracked(len(_models) + 1, model)
@@ -156,10 +165,7 @@ def _created(model):
             # atexit runs last-registered first: registering now, after MindSpore registered its
             # own clean-up, lets the exit snapshot read tensors before the runtime is torn down.
             atexit.register(_safe(_at_exit))
-    started = time.monotonic()
-    parameters = _parameters(model)
-    cost = time.monotonic() - started
-    _schedule(tracked, cost)
+    parameters, cost = _timed_parameters(tracked, model)
     _write({
         "event": "created",
         "model": tracked.number,
@@ -254,10 +260,7 @@ def _snapshot(tracked, reason, extra=None):
     _busy = True
     try:
         _flush_loss(tracked)
-        started = time.monotonic()
-        parameters = _parameters(model)
-        cost = time.monotonic() - started
-        _schedule(tracked, cost)
+        parameters, cost = _timed_parameters(tracked, model)
         _write({
             "event": "snapshot",
             "model": tracked.number,
