@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import data, pipeline, profiles, runner
+from grader.course import data, model_files, profiles
+from grader.run import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "submissions" / "good"
@@ -24,7 +25,12 @@ def bare_run(profile, mrpc: Path, work: Path) -> float:
     files = data.write_student_copy(mrpc, work / "data", profile.train_limit)
     output = work / "output"
     output.mkdir()
-    env = runner.student_env(work, pipeline._student_variables(profile, profile.ensure_model(), files, output), profile.device, profile.seed)
+    env = environment.student_env(
+        work,
+        environment.student_variables(profile, model_files.ensure(profile, data.locate()), files, output),
+        profile.device,
+        profile.seed,
+    )
     start = time.monotonic()
     subprocess.run([sys.executable, "train.py"], cwd=GOOD, env=env, check=True, capture_output=True)
     return time.monotonic() - start
@@ -41,8 +47,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     profile = profiles.load("tiny")
-    profile.ensure_model()
     mrpc = data.locate()
+    model_files.ensure(profile, mrpc)
     bare, graded = [], []
     for i in range(args.repeat):  # interleaved, so drift in machine load hits both sides
         with tempfile.TemporaryDirectory() as work:

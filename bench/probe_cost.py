@@ -15,8 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import data, pipeline, profiles, runner
-from grader.inject import SITE_DIR
+from grader.course import data, model_files, profiles
+from grader.run import environment
+from grader.run.inject import SITE_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "submissions" / "good"
@@ -33,8 +34,9 @@ def roberta_large_shapes() -> list[tuple[int, ...]]:
 
 def snapshot_cost() -> None:
     sys.path.insert(0, str(SITE_DIR))
-    from grader.mindnlp_env import load
     from grader_hooks import probe
+
+    from grader.course.mindnlp_env import load
 
     torch, _, _ = load()
     shapes = roberta_large_shapes()
@@ -53,8 +55,8 @@ def run_good(with_probe: bool, work: Path) -> float:
     files = data.write_student_copy(data.locate(), work / "data", profile.train_limit)
     output = work / "output"
     output.mkdir()
-    variables = pipeline._student_variables(profile, profile.ensure_model(), files, output)
-    env = runner.student_env(work, variables, profile.device, profile.seed, ("probe",) if with_probe else ())
+    variables = environment.student_variables(profile, model_files.ensure(profile, data.locate()), files, output)
+    env = environment.student_env(work, variables, profile.device, profile.seed, ("probe",) if with_probe else ())
     if with_probe:
         env["GRADER_PROBE_DIR"] = str(work / "probe")
     started = time.monotonic()

@@ -19,9 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import batch, calibration, data, pipeline, profiles, rescore, submitted, summary
-from . import rubric as rubric_io
-from .errors import CannotGrade
+from grader import pipeline
+from grader.commands import batch, calibrate, rescore
+from grader.course import calibration, data, model_files, profiles
+from grader.errors import CannotGrade
+from grader.intake import submitted
+from grader.outputs import files, summary
+from grader.scoring import rubric as rubric_io
 
 COMMANDS = ("calibrate", "prepare", "rescore", "summary")
 DEFAULT_PROFILE = os.environ.get("GRADER_PROFILE", "roberta-large")
@@ -34,8 +38,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _grade_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade", description="Grade an IA3 fine-tuning submission (MindNLP, GLUE-MRPC).",
-                                     epilog="Other commands: grade calibrate|prepare|batch|rescore|summary --help")
+    parser = argparse.ArgumentParser(
+        prog="grade",
+        description="Grade an IA3 fine-tuning submission (MindNLP, GLUE-MRPC).",
+        epilog="Other commands: grade calibrate|prepare|batch|rescore|summary --help",
+    )
     parser.add_argument("submission", help="folder, .py script, .ipynb notebook, .zip, or git repository (URL or path)")
     parser.add_argument("--out", help="output directory (default ./grade-results/NAME)")
     _run_options(parser)
@@ -43,7 +50,11 @@ def _grade_parser() -> argparse.ArgumentParser:
 
 
 def _batch_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade batch", description="Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at]), then write the class summary.")
+    parser = argparse.ArgumentParser(
+        prog="grade batch",
+        description="Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at]), "
+        "then write the class summary.",
+    )
     parser.add_argument("roster", help="roster CSV file")
     parser.add_argument("--out", required=True, help="folder for one sub-folder per student, summary.html and gradebook.csv")
     _run_options(parser)
@@ -73,7 +84,9 @@ def _rubric_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _rescore_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade rescore", description="Judge stored evidence again and score it with a rubric; nothing is trained.")
+    parser = argparse.ArgumentParser(
+        prog="grade rescore", description="Judge stored evidence again and score it with a rubric; nothing is trained."
+    )
     parser.add_argument("folders", nargs="+", help="folders written by `grade` (holding evidence/)")
     parser.add_argument("--profile", help="profile, when the folder does not record it")
     parser.add_argument("--out", help="write the outputs here instead of over the folder's (one folder only)")
@@ -84,8 +97,10 @@ def _rescore_parser() -> argparse.ArgumentParser:
 def _batch(args) -> int:
     profile = profiles.load(args.profile, args.model_dir)
     when = submitted.parse(args.submitted_at) if args.submitted_at else None
-    rows = batch.grade_class(Path(args.roster), profile, data.locate(args.data), Path(args.out), args.budget, _options(args), rubric_io.load(args.rubric), when)
-    print(f"\n{len(rows)} students -> {Path(args.out) / 'summary.html'}")
+    rows = batch.grade_class(
+        Path(args.roster), profile, data.locate(args.data), Path(args.out), args.budget, _options(args), rubric_io.load(args.rubric), when
+    )
+    print(f"\n{len(rows)} students -> {Path(args.out) / files.SUMMARY}")
     return 0 if all(row.status == "passed" for row in rows) else 1
 
 
@@ -124,14 +139,18 @@ def _summary(args) -> int:
     path, rows = summary.write([Path(f) for f in args.folders], Path(args.out))
     for row in rows:
         print(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else ""))
-    print(f"\n{len(rows)} submissions  ->  {path}, {Path(args.out) / 'gradebook.csv'}")
+    print(f"\n{len(rows)} submissions  ->  {path}, {Path(args.out) / files.GRADEBOOK}")
     return 0
 
 
 def _calibrate_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade calibrate", description="Run the reference solution and store what the checks compare against.")
+    parser = argparse.ArgumentParser(
+        prog="grade calibrate", description="Run the reference solution and store what the checks compare against."
+    )
     _common(parser)
-    parser.add_argument("--no-train", action="store_true", help="count parameters only; take metrics from the profile's cited reference runs")
+    parser.add_argument(
+        "--no-train", action="store_true", help="count parameters only; take metrics from the profile's cited reference runs"
+    )
     parser.add_argument("--out", help="calibration file (default reference/calibration/PROFILE.json)")
     return parser
 
@@ -155,11 +174,13 @@ def _calibrate(args) -> int:
             train = False
     mrpc = data.locate(args.data)
     with tempfile.TemporaryDirectory(prefix="calibrate-") as work:
-        result = calibration.calibrate(profile, mrpc, train, Path(work))
+        result = calibrate.calibrate(profile, mrpc, train, Path(work))
     path = calibration.save(result, Path(args.out) if args.out else calibration.path_for(profile.name))
-    s = result["structure"]
-    print(f"{profile.name}: {s['trainable_parameters']:,} trainable of {s['all_parameters']:,}; "
-          f"reference {result['reference_run']['metrics']}; thresholds {result['thresholds']}")
+    s = result.structure
+    print(
+        f"{profile.name}: {s.trainable_parameters:,} trainable of {s.all_parameters:,}; "
+        f"reference {result.reference_run.metrics}; thresholds {result.thresholds}"
+    )
     print(f"written to {path}")
     return 0
 
@@ -172,7 +193,7 @@ def _grade(args) -> int:
     when = submitted.parse(args.submitted_at) if args.submitted_at else None
     scored = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, _options(args), rubric, when)
     _print_scored(scored)
-    print(f"\n{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {out / 'results.json'}, {out / 'report.html'}")
+    print(f"\n{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {out / files.RESULTS}, {out / files.REPORT}")
     return 0 if scored.passed else 1
 
 
@@ -184,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "prepare":
             args = _prepare_parser().parse_args(argv[1:])
             profile = profiles.load(args.profile, args.model_dir)
-            print(profile.ensure_model())
+            print(model_files.ensure(profile, data.locate(args.data) if profile.source == "generated" else None))
             return 0
         if argv and argv[0] == "rescore":
             return _rescore(_rescore_parser().parse_args(argv[1:]))

@@ -15,13 +15,12 @@ Environment (set by the grader; defaults for a standalone run):
   GRADER_MAX_LENGTH, GRADER_EPOCHS, GRADER_SEED
 """
 
-import mindnlp  # noqa: F401  (must precede transformers/peft)
-
 import json
 import math
 import os
 import random
 
+import mindnlp  # noqa: F401  (must precede transformers/peft)
 import numpy as np
 import torch
 from peft import IA3Config, get_peft_model
@@ -52,9 +51,15 @@ def batches(rows, tokenizer, max_length, shuffle, rng):
     if shuffle:
         rng.shuffle(order)
     for start in range(0, len(order), BATCH_SIZE):
-        chunk = [rows[i] for i in order[start:start + BATCH_SIZE]]
-        enc = tokenizer([r["sentence1"] for r in chunk], [r["sentence2"] for r in chunk],
-                        truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        chunk = [rows[i] for i in order[start : start + BATCH_SIZE]]
+        enc = tokenizer(
+            [r["sentence1"] for r in chunk],
+            [r["sentence2"] for r in chunk],
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
         enc["labels"] = torch.tensor([r["label"] for r in chunk])
         yield enc
 
@@ -72,12 +77,12 @@ class AdamW:
         self.t += 1
         b1, b2 = self.betas
         with torch.no_grad():
-            for p, m, v in zip(self.params, self.m, self.v):
+            for p, m, v in zip(self.params, self.m, self.v, strict=False):
                 g = p.grad
                 m.copy_(b1 * m + (1 - b1) * g)
                 v.copy_(b2 * v + (1 - b2) * g * g)
-                m_hat = m / (1 - b1 ** self.t)
-                v_hat = v / (1 - b2 ** self.t)
+                m_hat = m / (1 - b1**self.t)
+                v_hat = v / (1 - b2**self.t)
                 p.copy_(p - lr * (m_hat / (torch.sqrt(v_hat) + self.eps) + self.wd * p))
                 p.grad = None
 

@@ -1,15 +1,11 @@
-"""Shared fixtures: the MRPC data from ../shared, and a per-session cache for generated models."""
+"""Shared fixtures: the MRPC data from ../shared, a per-session cache for generated models, and
+the `good` and `crash` examples graded once for the tests that read stored results."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SUBMISSIONS = ROOT / "submissions"
-MRPC_DIR = Path(os.environ.get("GRADER_MRPC_DIR") or ROOT.parent / "shared" / "data" / "mrpc").resolve()
+from tests.helpers import MRPC_DIR, SUBMISSIONS, grade
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,27 +28,26 @@ def mrpc_dir():
 
 @pytest.fixture(scope="session")
 def tiny_profile():
-    from grader import profiles
+    from grader.course import profiles
 
     return profiles.load("tiny")
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_profile):
-    return tiny_profile.ensure_model()
+    from grader.course import model_files
+
+    return model_files.ensure(tiny_profile, MRPC_DIR)
 
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     """The `good` and `crash` examples graded once on the tiny profile (real training), for the
     tests that re-score, serialise and render stored results: {name: result folder}."""
-    from grader import cli
-
     root = tmp_path_factory.mktemp("graded")
     folders = {}
     for name in ("good", "crash"):
-        folders[name] = root / name
-        code = cli.main([str(SUBMISSIONS / name), "--profile", "tiny", "--out", str(folders[name]),
-                         "--submitted-at", "2026-11-20T12:00:00+00:00"])
-        assert code in (0, 1) and (folders[name] / "scored.json").is_file(), f"grading {name} wrote no scored.json"
+        done = grade(SUBMISSIONS / name, root / name, "--submitted-at", "2026-11-20T12:00:00+00:00")
+        assert done.code in (0, 1) and (done.out / "scored.json").is_file(), f"grading {name} wrote no scored.json"
+        folders[name] = done.out
     return folders

@@ -7,10 +7,21 @@ import csv
 import io
 from pathlib import Path
 
-from ..scoring import ScoredResult
+from grader.scoring.score import ScoredResult
 
-FIXED = ("student", "submission", "profile", "rubric", "verdict", "score", "max_score", "raw_score",
-         "late_penalty_percent", "days_late", "submitted_at")
+FIXED = (
+    "student",
+    "submission",
+    "profile",
+    "rubric",
+    "verdict",
+    "score",
+    "max_score",
+    "raw_score",
+    "late_penalty_percent",
+    "days_late",
+    "submitted_at",
+)
 
 
 def student_name(scored: ScoredResult) -> str:
@@ -23,9 +34,19 @@ def rows(results: list[ScoredResult]) -> tuple[list[str], list[dict]]:
         criteria += [c.check for c in scored.criteria if c.check not in criteria]
     table = []
     for s in results:
-        row = {"student": student_name(s), "submission": s.result.submission, "profile": s.result.profile, "rubric": s.rubric.name,
-               "verdict": s.verdict, "score": f"{s.score:g}", "max_score": f"{s.max_score:g}", "raw_score": f"{s.raw_score:g}",
-               "late_penalty_percent": f"{s.late.penalty_percent:g}", "days_late": s.late.days_late, "submitted_at": s.late.submitted_at or ""}
+        row = {
+            "student": student_name(s),
+            "submission": s.result.submission,
+            "profile": s.result.profile,
+            "rubric": s.rubric.name,
+            "verdict": s.verdict,
+            "score": f"{s.score:g}",
+            "max_score": f"{s.max_score:g}",
+            "raw_score": f"{s.raw_score:g}",
+            "late_penalty_percent": f"{s.late.penalty_percent:g}",
+            "days_late": s.late.days_late,
+            "submitted_at": s.late.submitted_at or "",
+        }
         row.update({c.check: f"{c.score:g}" for c in s.criteria})
         table.append(row)
     return [*FIXED, *criteria], table

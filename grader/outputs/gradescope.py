@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..scoring import CriterionScore, ScoredResult
-from ..results import PASSED
+from grader.checks.judgement import PASSED
+from grader.scoring.score import CriterionScore, ScoredResult
 
 
 def _details(c: CriterionScore) -> str:
@@ -31,18 +31,25 @@ def render(scored: ScoredResult) -> dict:
     tests = []
     for unscored, items in ((False, scored.criteria), (True, scored.unscored)):
         for c in items:
-            tests.append({
-                "name": c.name,
-                "number": str(len(tests) + 1),
-                "score": c.score,
-                "max_score": c.max_score,
-                "status": "passed" if c.status == PASSED else "failed",
-                "output": _details(c),
-                "tags": _tags(c, unscored),
-                "visibility": c.visibility,
-                "extra_data": {"grader_status": c.status, "expected": c.expected, "measured": c.measured,
-                               "required": c.required, "absent": c.absent},
-            })
+            tests.append(
+                {
+                    "name": c.name,
+                    "number": str(len(tests) + 1),
+                    "score": c.score,
+                    "max_score": c.max_score,
+                    "status": "passed" if c.status == PASSED else "failed",
+                    "output": _details(c),
+                    "tags": _tags(c, unscored),
+                    "visibility": c.visibility,
+                    "extra_data": {
+                        "grader_status": c.status,
+                        "expected": c.expected,
+                        "measured": c.measured,
+                        "required": c.required,
+                        "absent": c.absent,
+                    },
+                }
+            )
     r = scored.result
     summary = f"Verdict: {scored.verdict} ({scored.score:g}/{scored.max_score:g}) on profile {r.profile}, rubric {scored.rubric.name!r}"
     if scored.late.penalty_percent:
@@ -56,8 +63,13 @@ def render(scored: ScoredResult) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
-        "extra_data": {"verdict": scored.verdict, "raw_score": scored.raw_score, "late": scored.late.message,
-                       **scored.student_measurements(), "environment": r.environment},
+        "extra_data": {
+            "verdict": scored.verdict,
+            "raw_score": scored.raw_score,
+            "late": scored.late.message,
+            **scored.student_measurements(),
+            "environment": r.environment,
+        },
     }
 
 

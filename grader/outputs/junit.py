@@ -6,8 +6,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..results import ERROR, FAILED, NOT_RUN, PASSED
-from ..scoring import ScoredResult
+from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED
+from grader.scoring.score import ScoredResult
 
 
 def _case(suite: ET.Element, classname: str, name: str, status: str, message: str, detail: str, informational: bool) -> str:
@@ -34,15 +34,23 @@ def render(scored: ScoredResult) -> str:
     root = ET.Element("testsuites", name="IA3 grading")
     suite = ET.SubElement(root, "testsuite", name=f"{scored.rubric.name}: {r.submission}", timestamp=scored.scored_at[:19])
     props = ET.SubElement(suite, "properties")
-    for key, value in (("verdict", scored.verdict), ("score", scored.score), ("max_score", scored.max_score),
-                       ("raw_score", scored.raw_score), ("late", scored.late.message), ("profile", r.profile)):
+    for key, value in (
+        ("verdict", scored.verdict),
+        ("score", scored.score),
+        ("max_score", scored.max_score),
+        ("raw_score", scored.raw_score),
+        ("late", scored.late.message),
+        ("profile", r.profile),
+    ):
         ET.SubElement(props, "property", name=key, value=str(value))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     classname = f"grader.{r.profile}"
     for c in scored.criteria + scored.unscored:
         if not scored.released(c):
             continue
-        detail = f"{c.message}\nexpected: {c.expected}\nmeasured: {c.measured}\npoints: {c.score:g}/{c.max_score:g}" + (f"\n{c.partial}" if c.partial else "")
+        detail = f"{c.message}\nexpected: {c.expected}\nmeasured: {c.measured}\npoints: {c.score:g}/{c.max_score:g}" + (
+            f"\n{c.partial}" if c.partial else ""
+        )
         kind = _case(suite, classname, c.name, c.status, c.message, detail, c.informational)
         counts["tests"] += 1
         counts[kind] = counts.get(kind, 0) + 1
@@ -50,7 +58,9 @@ def render(scored: ScoredResult) -> str:
     if withheld:
         points = f"{sum(c.score for c in withheld):g}/{sum(c.max_score for c in withheld):g}"
         status = PASSED if scored.withheld_passed() else FAILED
-        kind = _case(suite, classname, f"{len(withheld)} withheld criteria", status, f"details withheld; points {points}", f"points: {points}", False)
+        kind = _case(
+            suite, classname, f"{len(withheld)} withheld criteria", status, f"details withheld; points {points}", f"points: {points}", False
+        )
         counts["tests"] += 1
         counts[kind] = counts.get(kind, 0) + 1
     for key in ("tests", "failures", "errors", "skipped"):

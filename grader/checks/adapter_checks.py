@@ -1,0 +1,102 @@
+"""Checks on the adapter the run saved, read from its files: type, target modules, the exact
+tensors and count, and whether its IA3 vectors moved from their initial value."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks.naming import difference_parts
+from grader.checks.registry import READ, Judged, check, failed, not_run, passed
+from grader.course.calibration import Calibration
+from grader.evidence import tensors
+from grader.evidence.findings import Findings
+from grader.evidence.probe_record import is_adapter_tensor
+
+LOSS_BACKWARD_HINT = (
+    "under MindNLP 0.5 `loss.backward()` computes nothing; get gradients from "
+    "torch.autograd.value_and_grad (or mindspore.value_and_grad) or use the transformers Trainer"
+)
+
+
+def full_model_message(found: list[dict], looked: str) -> str:
+    first = found[0]
+    size = f" ({first['parameters']:,} parameters in {first['tensors']} tensors)" if "parameters" in first else ""
+    more = f" and {len(found) - 1} more weights files" if len(found) > 1 else ""
+    return (
+        f"no adapter saved (no adapter_config.json in {looked}), but a full model checkpoint: {first['path']}{size}{more}. "
+        "The homework asks for the IA3 adapter only: call save_pretrained on the PeftModel returned by get_peft_model, "
+        "not on merge_and_unload(), the base model or mindspore.save_checkpoint(model)"
+    )
+
+
+@check("adapter_type", "Adapter is IA3 for sequence classification", READ)
+def adapter_type(f: Findings, cal: Calibration) -> Judged:
+    ev, adapter, ref = f.evidence, f.adapter, cal.structure
+    expected = f"{ref.peft_type} / {ref.task_type}"
+    if adapter is None:
+        looked = "; ".join(ev.searched) or "nowhere (nothing ran)"
+        if ev.full_models:
+            return failed(full_model_message(ev.full_models, looked), expected, [m["path"] for m in ev.full_models])
+        return failed(
+            f"no adapter saved: no adapter_config.json found (looked in {looked}); call model.save_pretrained($GRADER_OUTPUT_DIR)", expected
+        )
+    measured = f"{adapter.peft_type} / {adapter.task_type}"
+    if adapter.problem:
+        return failed(f"adapter at {ev.adapter_found_at}: {adapter.problem}", expected, measured)
+    if (adapter.peft_type, adapter.task_type) != (ref.peft_type, ref.task_type):
+        return failed(f"the adapter at {ev.adapter_found_at} is {measured}, not {expected}", expected, measured)
+    return passed(f"found at {ev.adapter_found_at}", expected, measured)
+
+
+@check("ia3_modules", "IA3 target and feed-forward modules match the reference", READ)
+def ia3_modules(f: Findings, cal: Calibration) -> Judged:
+    adapter, ref = f.adapter, cal.structure
+    expected = {"target_modules": ref.target_modules, "feedforward_modules": ref.feedforward_modules}
+    if adapter is None:
+        return not_run("no adapter to inspect", expected)
+    measured = {key: adapter.module_list(key) for key in expected}
+    if adapter.peft_type != "IA3":
+        return failed(f"not an IA3 adapter ({adapter.peft_type or 'unknown type'})", expected, measured)
+    wrong = [f"{key}: expected {expected[key]}, got {measured[key]}" for key in expected if set(measured[key]) != set(expected[key])]
+    if wrong:
+        return failed("; ".join(wrong), expected, measured)
+    return passed("key, value and feed-forward modules as in the reference", expected, measured)
+
+
+@check("trainable_parameters", "Trainable parameter count equals the reference", READ)
+def trainable_parameters(f: Findings, cal: Calibration) -> Judged:
+    adapter, ref = f.adapter, cal.structure
+    expected = ref.trainable_parameters
+    if adapter is None or adapter.problem:
+        return not_run("no readable adapter weights", expected)
+    measured = adapter.parameter_count()
+    if measured == expected:
+        return passed(f"{measured:,} trainable parameters saved in the adapter", expected, measured)
+    ours, theirs = ref.adapter_tensors, adapter.shapes()
+    missing, extra, reshaped = tensors.differences(ours, theirs)
+    parts = [f"{measured:,} saved instead of {expected:,} ({measured - expected:+,})"]
+    base = [n for n in theirs if not is_adapter_tensor(n) and n not in ours]
+    if len(base) > len(ours):
+        parts.append(f"this is a full model's weights ({len(base)} base-model tensors such as {base[0]}), not an IA3 adapter")
+    parts += difference_parts(missing, extra, reshaped, ours, theirs, missing_as="missing {n} tensors", extra_as="unexpected {n} tensors")
+    return failed("; ".join(parts), expected, measured)
+
+
+@check("ia3_trained", "IA3 vectors were trained", READ)
+def ia3_trained(f: Findings, _: Calibration) -> Judged:
+    """IA3 vectors start at exactly 1.0; a short run may move them by 1e-5, so compare exactly."""
+    adapter = f.adapter
+    expected = "some IA3 vector differs from its initial value 1.0"
+    if adapter is None or adapter.problem:
+        return not_run("no readable adapter weights", expected)
+    vectors = {n: t for n, t in adapter.tensors.items() if n.endswith("ia3_l")}
+    if not vectors:
+        return failed("the adapter holds no IA3 vectors (*.ia3_l)", expected)
+    moved = [n for n, t in vectors.items() if np.any(t != 1.0)]
+    largest = float(max(np.max(np.abs(t.astype(np.float64) - 1.0)) for t in vectors.values()))
+    measured = {"vectors_moved": len(moved), "vectors": len(vectors), "max_abs_change": largest}
+    if not moved:
+        return failed(
+            f"all {len(vectors)} IA3 vectors are still exactly 1.0, so training changed nothing; {LOSS_BACKWARD_HINT}", expected, measured
+        )
+    return passed(f"{len(moved)} of {len(vectors)} vectors moved (largest change {largest:.3g})", expected, measured)

@@ -1,0 +1,115 @@
+"""Checks on what the grader's probe observed inside the run: which tensors were trainable and
+whether the base weights stayed bit-identical.
+
+The probe shares its process with the student's code, so its record is evidence, not proof:
+every message says where its facts come from.
+"""
+
+from __future__ import annotations
+
+from grader.checks.naming import difference_parts, listing, short
+from grader.checks.registry import OBSERVED, Judged, check, failed, not_run, passed
+from grader.course.calibration import Calibration
+from grader.evidence import tensors
+from grader.evidence.findings import Findings
+from grader.evidence.probe_record import ModelRecord, ProbeRecord, is_adapter_tensor
+
+IA3_HINT = "IA3 trains only its vectors and the classifier head; leave every other parameter frozen"
+
+
+def _no_record(record: ProbeRecord | None) -> str | None:
+    if record is None:
+        return "the grader's probe left no record (the run did not start Python, or the probe was not installed)"
+    if not record.models:
+        where = " or ".join(record.attached) or "peft (never imported)"
+        return f"no PEFT model was built in the run (the probe watched {where}), so there was nothing to observe"
+    return None
+
+
+def _ending(record: ProbeRecord, model: ModelRecord) -> str:
+    last = model.last
+    if record.end == "terminated":
+        return f"until the run was stopped (last record at {last.t:.0f} s)"
+    if record.end == "exit":
+        return f"until the run exited ({last.t:.0f} s)"
+    return f"until {last.t:.0f} s (the run was killed before its last record; later changes are unseen)"
+
+
+def _anything_trained(record: ProbeRecord) -> bool:
+    """Whether any parameter of any observed model differs between creation and its last record."""
+    for model in record.models:
+        last = model.before_merge[-1].params if model.before_merge else {}
+        if any(n in last and last[n].fingerprint != p.fingerprint for n, p in model.created.params.items()):
+            return True
+    return False
+
+
+@check("frozen_base", "Base model weights stayed frozen", OBSERVED)
+def frozen_base(f: Findings, _: Calibration) -> Judged:
+    """Base weights (frozen when the PEFT model was built) must be bit-identical at the end."""
+    record = f.record
+    expected = "every base tensor frozen at creation is unchanged and never made trainable"
+    problem = _no_record(record)
+    if problem:
+        return not_run(problem, expected)
+    moved, unfrozen, checked, sizes = [], [], 0, 0
+    later = [m for m in record.models if len(m.before_merge) > 1]
+    for model in record.models:
+        base = {n: p for n, p in model.created.params.items() if not p.trainable and not is_adapter_tensor(n)}
+        checked += len(base)
+        sizes += sum(p.size for p in base.values())
+        for snapshot in model.before_merge[1:]:
+            for n, p in snapshot.params.items():
+                if n in base and p.fingerprint != base[n].fingerprint and n not in moved:
+                    moved.append(n)
+                if n in base and p.trainable and n not in unfrozen:
+                    unfrozen.append(n)
+    if not later:
+        return not_run("only the building of the model was observed: the run was killed before any later record", expected)
+    main = record.main_model()
+    measured = {"base_tensors": checked, "changed": [short(n) for n in moved], "made_trainable": [short(n) for n in unfrozen]}
+    if not moved and not unfrozen and not _anything_trained(record):
+        return not_run("no parameter changed during the run, so there was no training to judge this by", expected, measured)
+    if moved or unfrozen:
+        both = [n for n in moved if n in unfrozen]
+        groups = [
+            (both, "were made trainable after the PEFT model was built and changed"),
+            (
+                [n for n in moved if n not in unfrozen],
+                "changed although they stayed frozen (updated outside requires_grad, e.g. all parameters handed to the optimizer)",
+            ),
+            ([n for n in unfrozen if n not in moved], "were made trainable (not changed)"),
+        ]
+        parts = [f"{len(names)} base tensors {what}: {listing(names)}" for names, what in groups if names]
+        return failed("; ".join(parts) + f" ({IA3_HINT})", expected, measured)
+    until = (
+        f"until merge_and_unload folded the adapter into them ({main.before_merge[-1].t:.0f} s)" if main.merged else _ending(record, main)
+    )
+    return passed(f"all {checked} base tensors ({sizes:,} parameters) identical from creation {until}", expected, measured)
+
+
+@check("trainable_set", "Trainable tensors are exactly the reference's", OBSERVED)
+def trainable_set(f: Findings, cal: Calibration) -> Judged:
+    """The tensors the run trained, by name and shape, against the reference's."""
+    record = f.record
+    ours = cal.structure.trainable_tensors
+    expected = f"{len(ours)} tensors, {tensors.total(ours):,} parameters"
+    problem = _no_record(record)
+    if problem:
+        return not_run(problem, expected)
+    model = record.main_model()
+    theirs = model.trainable_ever()
+    missing, extra, reshaped = tensors.differences(ours, theirs)
+    count = tensors.total(theirs)
+    measured = {"tensors": len(theirs), "parameters": count, "extra": [short(n) for n in extra], "missing": [short(n) for n in missing]}
+    if not (missing or extra or reshaped):
+        return passed(
+            f"{len(theirs)} trainable tensors ({count:,} parameters) in {model.label()}, the same names and shapes as the reference",
+            expected,
+            measured,
+        )
+    parts = [f"{model.label()} trained {len(theirs)} tensors ({count:,} parameters)"]
+    parts += difference_parts(
+        missing, extra, reshaped, ours, theirs, missing_as="{n} of the reference's never trainable", extra_as="{n} not in the reference"
+    )
+    return failed("; ".join(parts), expected, measured)

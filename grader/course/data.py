@@ -1,0 +1,100 @@
+"""GLUE-MRPC from a local directory (JSON lines or GLUE TSV) or, when online, the hub copy.
+
+Rows are dicts with the Hugging Face `glue/mrpc` columns: sentence1, sentence2, label, idx.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from grader.errors import CannotGrade
+from grader.paths import cache_dir
+
+ENV_VAR = "GRADER_MRPC_DIR"
+HUB = "hub"
+SPLITS = ("train", "validation", "test")
+TSV_NAMES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+
+
+def locate(explicit: str | Path | None = None) -> Path:
+    """The MRPC directory: --data, else $GRADER_MRPC_DIR; the word `hub` fetches the hub copy."""
+    value = explicit or os.environ.get(ENV_VAR)
+    if not value:
+        raise CannotGrade(
+            f"no MRPC data: pass --data DIR (or --data hub when online) or set {ENV_VAR} to a directory with "
+            "train/validation JSON lines or GLUE TSV files"
+        )
+    if str(value) == HUB:
+        return materialize_hub()
+    path = Path(value).expanduser().resolve()
+    if not (path / "train.jsonl").is_file() and not (path / "train.tsv").is_file():
+        raise CannotGrade(f"{path} holds neither train.jsonl nor train.tsv (GLUE MRPC)")
+    return path
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _read_tsv(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        for idx, rec in enumerate(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)):
+            if "Quality" not in rec:
+                raise CannotGrade(f"{path} has no labels (column 'Quality'); GLUE's public test.tsv cannot be graded")
+            rows.append({"sentence1": rec["#1 String"], "sentence2": rec["#2 String"], "label": int(rec["Quality"]), "idx": idx})
+    return rows
+
+
+def load_split(directory: Path, split: str) -> list[dict]:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}")
+    jsonl, tsv = directory / f"{split}.jsonl", directory / TSV_NAMES[split]
+    if jsonl.is_file():
+        return _read_jsonl(jsonl)
+    if tsv.is_file():
+        return _read_tsv(tsv)
+    raise CannotGrade(f"MRPC split {split!r} not found in {directory} (looked for {jsonl.name} and {tsv.name})")
+
+
+def materialize_hub() -> Path:
+    """Write the `datasets` hub copy of glue/mrpc as JSON lines into the cache, once.
+
+    Only train and validation: GLUE's public test split has no labels (-1)."""
+    target = cache_dir() / "mrpc-hub"
+    if (target / "validation.jsonl").is_file():
+        return target
+    try:
+        from datasets import load_dataset
+
+        hub = load_dataset("glue", "mrpc")
+    except Exception as exc:
+        raise CannotGrade(
+            f"could not fetch glue/mrpc from the hub ({type(exc).__name__}: {exc}); pass --data DIR with a local copy"
+        ) from exc
+    for split in ("train", "validation"):
+        write_jsonl([dict(row) for row in hub[split]], target / f"{split}.jsonl")
+    return target
+
+
+def write_jsonl(rows: list[dict], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_student_copy(source: Path, dest: Path, train_limit: int | None) -> dict[str, Path]:
+    """Train and validation splits for the student process; the test split is never copied."""
+    train = load_split(source, "train")
+    if train_limit:
+        train = train[: int(train_limit)]
+    return {
+        "train": write_jsonl(train, dest / "train.jsonl"),
+        "validation": write_jsonl(load_split(source, "validation"), dest / "validation.jsonl"),
+    }

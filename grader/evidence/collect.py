@@ -1,0 +1,109 @@
+"""Collect one run's evidence before its private folder is removed: the adapter it saved (kept
+in the evidence folder), the probe's record, the notebook's record, known causes of failure, and
+the grader's own evaluation of the adapter."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from grader.course import data
+from grader.course.profiles import Profile
+from grader.errors import CannotGrade
+from grader.evidence import adapter as adapter_io
+from grader.evidence import diagnose, evaluation
+from grader.evidence.findings import Findings
+from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, PROBE_DIR, Evidence
+from grader.intake.workspace import Workspace
+from grader.run import devices, notebook
+from grader.run.execute import RunOutcome
+
+OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
+
+
+def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> None:
+    """Fill `ev` with what the run left (nothing is judged here)."""
+    ev.run, ev.hidden = outcome.record, outcome.hidden
+    if outcome.record is None:
+        return
+    ev.probe_dir = _keep_probe_record(outcome.probe_dir, evidence_dir)
+    if outcome.notebook_dir:
+        ev.notebook = notebook.read(outcome.notebook_dir)
+        executed = outcome.notebook_dir / notebook.EXECUTED
+        if executed.is_file():
+            shutil.copy2(executed, evidence_dir / LOGS_DIR / notebook.EXECUTED)
+    stderr = Path(outcome.record.stderr_path).read_text(errors="replace")
+    ev.diagnoses = diagnose.diagnose(
+        stderr, outcome.record.exit_code, outcome.record.timed_out, notebook.summary(ev.notebook, outcome.record.timed_out)
+    )
+    _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir)
+
+
+def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -> None:
+    found = adapter_io.find(list(roots.values()))
+    ev.searched = [f"{label} and below" for label in roots]
+
+    def shown(folder: Path) -> str:
+        for label, root in roots.items():
+            if folder.is_relative_to(root):
+                rel = folder.relative_to(root).as_posix()
+                return label if rel == "." else f"{label}/{rel}"
+        return str(folder)
+
+    if found:
+        ev.adapter_found_at = shown(found[0])
+        ev.other_adapters = [shown(f) for f in found[1:]]
+        ev.adapter_dir = str(adapter_io.keep(found[0], evidence_dir / ADAPTER_DIR))
+    else:
+        files = adapter_io.full_model_files(list(roots.values()))
+        ev.full_models = [adapter_io.describe_weights(p) | {"path": shown(p.parent) + "/" + p.name} for p in files]
+
+
+def _keep_probe_record(source: Path, evidence_dir: Path) -> str | None:
+    files = sorted(source.glob("probe-*.jsonl")) if source.is_dir() else []
+    if not files:
+        return None
+    dest = evidence_dir / PROBE_DIR
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for path in files:
+        shutil.copy2(path, dest / path.name)
+    return str(dest)
+
+
+def evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device) -> Findings:
+    """Read the kept adapter once, measure it on validation (the student sees it) and the
+    held-out test split (the instructor does), and return everything the checks need."""
+    adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
+    if adapter is not None and adapter.problem is None:
+        _evaluate(ev, adapter, profile, model_dir, mrpc_dir, evidence_dir, device)
+    return Findings.load(ev, adapter)
+
+
+def _evaluate(
+    ev: Evidence, adapter: adapter_io.Adapter, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device
+) -> None:
+    splits = {"validation": data.load_split(mrpc_dir, "validation")}
+    try:
+        test = data.load_split(mrpc_dir, "test")[: profile.test_limit or None]
+        if any(row["label"] not in (0, 1) for row in test):
+            raise CannotGrade(f"{mrpc_dir} holds GLUE's public test split, whose labels are hidden (-1); use a copy with the corpus labels")
+        splits["test"] = test
+    except CannotGrade as exc:
+        ev.test_evaluation_error = f"no labelled test split: {exc}"
+    try:
+        folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
+        if device.kind == "cpu":
+            measured = evaluation.evaluate_splits(model_dir, folder, splits, profile.max_length, profile.seed)
+        else:  # on the device the training used, in a process of the grader's own
+            with tempfile.TemporaryDirectory(prefix="grade-device-") as scratch:
+                env = devices.environment(device, Path(scratch))
+                measured = evaluation.evaluate_isolated(
+                    model_dir, folder, splits, profile.max_length, profile.seed, env, profile.budget_seconds
+                )
+    except Exception as exc:  # an adapter that does not fit the base model
+        ev.evaluation_error = f"{type(exc).__name__}: {exc}"
+        return
+    ev.evaluation = measured["validation"]
+    ev.test_evaluation = measured.get("test")

@@ -1,0 +1,52 @@
+"""Explain a failed run in a line or two a student can act on, from its stderr, the notebook
+record and the run record. Each rule recognises one known cause; unknown failures get none."""
+
+from __future__ import annotations
+
+import re
+
+from grader.run.inject.grader_hooks.importorder import MARKER
+
+# Modules of the MindNLP 0.4 API that 0.5 no longer has (mindnlp.dataset.BaseMapFunction is still there).
+MINDNLP_04 = re.compile(
+    r"No module named '(mindnlp\.(?:core|common|engine|_legacy|abc|modules)[\w.]*)'"
+    r"|cannot import name '(\w+)' from 'mindnlp[\w.]*'"
+)
+OOM = re.compile(r"MemoryError|[Oo]ut of memory|\bOOM\b|std::bad_alloc|Cannot allocate memory|Malloc (?:device )?memory failed")
+OFFLINE = re.compile(
+    r"OfflineModeIsEnabled|couldn't connect to '?https?://|ConnectionError|Network is unreachable"
+    r"|Temporary failure in name resolution|Failed to resolve"
+)
+INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
+
+
+def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summary: str | None = None) -> list[str]:
+    found: list[str] = []
+    if notebook_summary:
+        found.append(notebook_summary)
+    if timed_out:
+        return found
+    api = MINDNLP_04.search(stderr)
+    if api:
+        what = api.group(1) or f"{api.group(2)} from mindnlp"
+        found.append(
+            f"written for the MindNLP 0.4 API ({what}), which MindNLP 0.5 removed: 0.5 runs Hugging Face "
+            f"transformers/peft on mindtorch (`import torch`, torch.autograd.value_and_grad, Hugging Face "
+            f"datasets); port the code, or {INTERPRETER_HINT}"
+        )
+    if MARKER in stderr and exit_code not in (0, None):
+        first = re.findall(re.escape(MARKER) + r" (\w+) was imported", stderr)[0]  # the student's own import
+        found.append(f"{first} imported before mindnlp: put `import mindnlp` first, before any transformers, peft or torch import")
+    if OOM.search(stderr) or exit_code == -9:
+        found.append(
+            "out of memory"
+            + (" (killed by the system)" if exit_code == -9 else "")
+            + ": lower the batch size or the maximum sequence length, or free tensors kept across steps"
+        )
+    if exit_code not in (0, None) and OFFLINE.search(stderr):
+        found.append(
+            "tried to download from the internet; grading is offline: load the model, data and metric by "
+            "the hub names the grader serves (roberta-large, glue/mrpc) or from $GRADER_MODEL_DIR and "
+            "$GRADER_DATA_DIR"
+        )
+    return found

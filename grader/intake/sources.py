@@ -1,0 +1,179 @@
+"""Turn what a student handed in into a local tree the workspace can copy: a script, a notebook,
+a folder, a .zip of either, or a git repository (URL or local path) at a branch, tag, commit,
+or the last commit before a deadline. The original is only read, never changed.
+
+A submission that cannot be taken as it is (a zip entry escaping its folder, a link out of the
+folder, no commit before the deadline) raises Refused: it is graded as a failed run with the
+reason, so one bad submission never stops a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from grader.dates import EXAMPLE, parse_moment
+from grader.errors import CannotGrade
+
+REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "git://", "file://")
+MAX_UNPACKED_BYTES = 2 * 1024**3
+MAX_ENTRIES = 20_000
+IGNORED_TOP = {"__MACOSX"}
+
+
+class Refused(Exception):
+    """The submission cannot be graded as handed in; the message says why, for the student."""
+
+
+@dataclass
+class Source:
+    kind: str  # script | notebook | folder | zip | git
+    given: str  # as the user gave it
+    path: str  # the local tree (or file) the workspace copies
+    commit: str | None = None
+    committed: str | None = None
+    commit_summary: str | None = None
+    ref: str | None = None
+    before: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def is_git(given: str, ref: str | None, before: str | None) -> bool:
+    if given.startswith(REMOTE_PREFIXES) or given.endswith(".git"):
+        return True
+    path = Path(given).expanduser()
+    return path.is_dir() and (path / ".git").exists() and bool(ref or before)
+
+
+def fetch(given: str, dest: Path, ref: str | None = None, before: str | None = None) -> Source:
+    """Make `given` available under `dest` (or in place, for local files and folders)."""
+    if is_git(given, ref, before):
+        return _git(given, dest, ref, before)
+    if ref or before:
+        raise CannotGrade(f"--ref and --before apply to git repositories; {given} is not one")
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise CannotGrade(f"submission {given} does not exist")
+    if path.is_dir():
+        _refuse_links_out(path)
+        return Source("folder", given, str(path))
+    if path.suffix == ".zip":
+        return Source("zip", given, str(_unzip(path, dest / "unpacked")))
+    kinds = {".py": "script", ".ipynb": "notebook"}
+    if path.suffix not in kinds:
+        raise CannotGrade(f"{given} is not a folder, a .py script, a .ipynb notebook, a .zip or a git repository")
+    return Source(kinds[path.suffix], given, str(path))
+
+
+def _refuse_links_out(folder: Path) -> None:
+    root = folder.resolve()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in dirnames + filenames:
+            item = Path(dirpath) / name
+            if item.is_symlink() and not item.resolve().is_relative_to(root):
+                raise Refused(
+                    f"{item.relative_to(folder)} is a link to {os.readlink(item)}, outside the submission; hand in the file itself"
+                )
+
+
+def _unzip(archive: Path, dest: Path) -> Path:
+    """Extract after checking every entry: no absolute paths, no `..`, no links leaving the
+    folder, bounded size. Returns the folder to grade (a single top folder is unwrapped)."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise Refused(f"{archive.name} is not a readable zip file ({exc})") from None
+    with zf:
+        entries = zf.infolist()
+        if len(entries) > MAX_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
+            raise Refused(f"{archive.name} unpacks to more than {MAX_ENTRIES:,} files or {MAX_UNPACKED_BYTES // 1024**3} GiB")
+        links = {}
+        for entry in entries:
+            name = PurePosixPath(entry.filename.replace("\\", "/"))
+            if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
+                raise Refused(f"{archive.name} holds {entry.filename!r}, which points outside its folder; zip the folder itself")
+            if stat.S_ISLNK(entry.external_attr >> 16):
+                target = zf.read(entry).decode("utf-8", "replace")
+                resolved = PurePosixPath(os.path.normpath((name.parent / target).as_posix()))
+                if target.startswith("/") or resolved.parts[:1] == ("..",):
+                    raise Refused(f"{archive.name} holds a link {entry.filename!r} -> {target!r} leading out of its folder")
+                links[name] = target
+        through = [e.filename for e in entries if any(parent in links for parent in PurePosixPath(e.filename.replace("\\", "/")).parents)]
+        if through:
+            raise Refused(f"{archive.name} holds {through[0]!r} inside an entry that is a link; zip the folder itself")
+        dest.mkdir(parents=True)
+        for entry in entries:
+            name = PurePosixPath(entry.filename.replace("\\", "/"))
+            if name in links:
+                continue
+            target = dest.joinpath(*name.parts)
+            if entry.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(entry) as src, target.open("wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        for name, target in links.items():
+            link = dest.joinpath(*name.parts)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(target)
+    top = [p for p in dest.iterdir() if p.name not in IGNORED_TOP]
+    return top[0] if len(top) == 1 and top[0].is_dir() else dest
+
+
+def parse_deadline(text: str) -> datetime:
+    """ISO date-time; without an offset it is the grader machine's local time."""
+    moment = parse_moment(text, local_if_naive=True)
+    if moment is None:
+        raise CannotGrade(f"--before {text!r} is not a date-time such as {EXAMPLE}")
+    return moment
+
+
+def _git(given: str, dest: Path, ref: str | None, before: str | None) -> Source:
+    import git
+
+    deadline = parse_deadline(before) if before else None
+    try:
+        repo = git.Repo.clone_from(given, dest / "clone", no_checkout=True)
+    except git.GitCommandError as exc:
+        raise Refused(f"could not clone {given}: {exc.stderr.strip() or exc}") from None
+    with repo:
+        base = ref or "HEAD"
+        for candidate in (base, f"origin/{base}"):
+            try:
+                repo.commit(candidate)
+                base = candidate
+                break
+            except (git.BadName, ValueError, git.GitCommandError):
+                continue
+        else:
+            raise Refused(f"{given} has no branch, tag or commit {ref!r}")
+        sha = repo.commit(base).hexsha
+        if deadline:
+            sha = repo.git.rev_list("-1", f"--before={deadline.isoformat()}", base).strip()
+            if not sha:
+                first = min(c.committed_datetime for c in repo.iter_commits(base))
+                raise Refused(
+                    f"no commit on {ref or 'the default branch'} before the deadline "
+                    f"{deadline.isoformat()} (the first is from {first.isoformat()})"
+                )
+        repo.git.checkout("--force", "--detach", sha)
+        commit = repo.commit(sha)
+        return Source(
+            "git",
+            given,
+            str(dest / "clone"),
+            commit.hexsha,
+            commit.committed_datetime.isoformat(),
+            commit.summary,
+            ref,
+            deadline.isoformat() if deadline else None,
+        )

@@ -1,0 +1,76 @@
+"""A private copy of the submission, and the rule that finds its entry point.
+
+Entry point, in order: `entry` in a `submission.toml` manifest; `train.py`; `main.py`; the only
+top-level `.py` file; the only top-level `.ipynb` notebook. A single `.py` or `.ipynb` file given
+as the submission is its own entry point.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+from grader.errors import CannotGrade
+
+MANIFEST = "submission.toml"
+CONVENTIONAL_ENTRIES = ("train.py", "main.py")
+IGNORED = shutil.ignore_patterns(".git", "__pycache__", ".ipynb_checkpoints", ".venv")
+
+
+class NoEntryPoint(Exception):
+    """The submission has no runnable script; graded as a failed run, not a grader error."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    entry: Path | None
+    entry_problem: str | None  # why no entry point was found
+
+
+def find_entry(folder: Path) -> Path:
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        try:
+            entry = tomllib.loads(manifest.read_text())["entry"]
+        except (tomllib.TOMLDecodeError, KeyError) as exc:
+            raise NoEntryPoint(f'{MANIFEST} must hold a line like entry = "train.py" ({exc})') from exc
+        path = (folder / entry).resolve()
+        if not path.is_relative_to(folder.resolve()) or not path.is_file():
+            raise NoEntryPoint(f"{MANIFEST} names entry {entry!r}, which is not a file inside the submission")
+        return path
+    for name in CONVENTIONAL_ENTRIES:
+        if (folder / name).is_file():
+            return folder / name
+    scripts = sorted(p for p in folder.glob("*.py"))
+    if len(scripts) == 1:
+        return scripts[0]
+    notebooks = sorted(folder.glob("*.ipynb"))
+    if not scripts and len(notebooks) == 1:
+        return notebooks[0]
+    found = ", ".join(p.name for p in scripts + notebooks) or "none"
+    raise NoEntryPoint(
+        f"cannot tell which script or notebook to run (top-level files: {found}); add {MANIFEST} with "
+        f'entry = "your_script.py", or name the script train.py'
+    )
+
+
+def prepare(submission: Path, dest: Path) -> Workspace:
+    """Copy the submission into `dest` (the original is never touched) and find its entry."""
+    submission = submission.expanduser()
+    if not submission.exists():
+        raise CannotGrade(f"submission {submission} does not exist")
+    if submission.is_file():
+        if submission.suffix not in (".py", ".ipynb"):
+            raise CannotGrade(f"{submission} is not a folder, a .py script, a .ipynb notebook, a .zip or a git repository")
+        dest.mkdir(parents=True)
+        shutil.copy2(submission, dest / submission.name)
+    else:
+        shutil.copytree(submission, dest, ignore=IGNORED, symlinks=True)
+    try:
+        return Workspace(dest, find_entry(dest), None)
+    except NoEntryPoint as exc:
+        return Workspace(dest, None, str(exc))

@@ -1,0 +1,87 @@
+"""Small inline SVG charts for the reports: no scripts, no network, they print and scale."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+INK, PASS, FAIL, MUTED, LINE = "#1b1b1b", "#1f7a35", "#b3261e", "#8a8a8a", "#1c4e9c"
+
+
+def _svg(width: int, height: int, body: str, title: str) -> Markup:
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMinYMin meet"><title>{escape(title)}</title>{body}</svg>'
+    )
+
+
+def hbars(rows: list[tuple], maximum: float, title: str, label_width: int = 170, value_format: str = "{:.4f}") -> Markup:
+    """Horizontal bars on 0..maximum. Each row is (label, value, colour) or (label, value, colour,
+    mark): a mark (such as the row's own threshold) is drawn as a dark tick across its bar."""
+    width, row_h, top = 640, 26, 6
+    plot = width - label_width - 70
+    height = top + row_h * len(rows) + 6
+    scale = (lambda v: label_width + plot * max(0.0, min(v, maximum)) / maximum) if maximum > 0 else (lambda v: label_width)
+    parts = [f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - 4}" stroke="{MUTED}"/>']
+    for i, (label, value, colour, *mark) in enumerate(rows):
+        y = top + i * row_h
+        parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="12" fill="{INK}">{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{label_width}" y="{y + 5}" width="{scale(value) - label_width:.1f}" height="{row_h - 10}" fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{max(scale(value), scale(mark[0]) if mark and mark[0] is not None else 0) + 5:.1f}" y="{y + 17}" '
+            f'font-size="11" fill="{INK}">{escape(value_format.format(value))}</text>'
+        )
+        if mark and mark[0] is not None:
+            x = scale(mark[0])
+            parts.append(f'<line x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row_h - 1}" stroke="{INK}" stroke-width="3"/>')
+    return _svg(width, height, "".join(parts), title)
+
+
+def columns(bins: list[tuple[str, int]], title: str) -> Markup:
+    """A histogram: one column per (label, count)."""
+    width, height, bottom, left = 640, 200, 30, 30
+    peak = max([count for _, count in bins] + [1])
+    step = (width - left - 10) / max(len(bins), 1)
+    parts = [f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="{MUTED}"/>']
+    for i, (label, count) in enumerate(bins):
+        h = (height - bottom - 20) * count / peak
+        x = left + i * step
+        parts.append(f'<rect x="{x + 3:.1f}" y="{height - bottom - h:.1f}" width="{step - 6:.1f}" height="{h:.1f}" fill="{LINE}"/>')
+        if count:
+            parts.append(
+                f'<text x="{x + step / 2:.1f}" y="{height - bottom - h - 4:.1f}" text-anchor="middle" font-size="11" '
+                f'fill="{INK}">{count}</text>'
+            )
+        parts.append(
+            f'<text x="{x + step / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10" '
+            f'fill="{INK}">{escape(label)}</text>'
+        )
+    return _svg(width, height, "".join(parts), title)
+
+
+def line(points: list[tuple[float, float]], title: str, x_label: str = "step", y_label: str = "loss") -> Markup:
+    """A line chart of (x, y) points with the y range printed at the axis."""
+    width, height, left, bottom, top = 640, 220, 56, 30, 12
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+
+    def sx(x):
+        return left + (width - left - 12) * ((x - x0) / (x1 - x0) if x1 > x0 else 0.5)
+
+    def sy(y):
+        return top + (height - top - bottom) * (1 - ((y - y0) / (y1 - y0) if y1 > y0 else 0.5))
+
+    path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
+    parts = [
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 12}" y2="{height - bottom}" stroke="{MUTED}"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="{MUTED}"/>',
+        f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>',
+        f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="11" fill="{INK}">{y1:.3g}</text>',
+        f'<text x="{left - 4}" y="{height - bottom}" text-anchor="end" font-size="11" fill="{INK}">{y0:.3g}</text>',
+        f'<text x="{left}" y="{height - 8}" font-size="11" fill="{INK}">{escape(x_label)} {x0:g}</text>',
+        f'<text x="{width - 12}" y="{height - 8}" text-anchor="end" font-size="11" fill="{INK}">{escape(x_label)} {x1:g}</text>',
+        f'<text x="12" y="{(height - bottom) / 2}" font-size="11" fill="{INK}" transform="rotate(-90 12 '
+        f'{(height - bottom) / 2})" text-anchor="middle">{escape(y_label)}</text>',
+    ]
+    return _svg(width, height, "".join(parts), title)

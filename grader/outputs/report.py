@@ -1,0 +1,138 @@
+"""Render the per-student HTML report from a ScoredResult, for the student or the instructor.
+
+The student view leaves out whatever the rubric withholds (hidden checks, details released only
+after the due date or publication) and the held-out test numbers; the instructor view shows all.
+The page is one self-contained file: inline CSS, inline SVG charts, no script, no network.
+"""
+
+from __future__ import annotations
+
+import re
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from grader.checks.judgement import PASSED
+from grader.course.calibration import METRICS
+from grader.outputs import charts
+from grader.paths import TEMPLATES_DIR
+from grader.scoring.score import ScoredResult
+
+AUDIENCES = ("student", "instructor")
+LOG_CONTEXT_BEFORE, LOG_CONTEXT_AFTER, LOG_TAIL = 25, 5, 30
+ERROR_LINE = re.compile(r"^\s*(\w+\.)*\w*(Error|Exception)\b|Traceback \(most recent call last\)|^\s*Killed\b")
+SHOWN_ELSEWHERE = {"parameter_groups", "loss_curve"}
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["show"] = show
+    return env
+
+
+def show(value) -> str:
+    """One readable line for any measured or expected value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        # empty entries (no extra tensors, nothing changed) say nothing: leave them out
+        return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items() if v not in ([], (), {}, "", None))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value)
+    return str(value)
+
+
+def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
+    """Lines around the last error (marked), or the tail of the output when nothing failed."""
+    lines = text.splitlines()
+    errors = [i for i, line in enumerate(lines) if ERROR_LINE.search(line)]
+    if not errors:
+        return [(line, False) for line in lines[-LOG_TAIL:]], "the end of the run's output"
+    last = errors[-1]
+    tracebacks = [i for i in errors if "Traceback" in lines[i]]
+    begin = tracebacks[-1] if tracebacks else last
+    start = max(0, begin - 3, last - LOG_CONTEXT_BEFORE)
+    end = min(len(lines), last + LOG_CONTEXT_AFTER + 1)
+    return [(line, i == last) for i, line in enumerate(lines[start:end], start)], f"the output around the error (lines {start + 1}-{end})"
+
+
+def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
+    r, standard = scored.result, scored.result.standard
+    rows = []
+    splits = [("validation", "Validation")] + ([("test", "Held-out test")] if instructor else [])
+    for split, label in splits:
+        for metric in METRICS:
+            value = r.measurements.get(f"{split}_{metric}")
+            if value is None:
+                continue
+            rows.append(
+                {
+                    "label": f"{label} {'accuracy' if metric == 'accuracy' else 'F1'}",
+                    "metric": metric,
+                    "value": value,
+                    "reference": standard.reference.metrics.value(metric) if standard else None,
+                    "threshold": standard.thresholds.value(metric) if standard else None,
+                    "baseline": standard.majority_baseline.value(metric) if standard and standard.majority_baseline else None,
+                    "reaches": standard is not None and standard.thresholds.reached(metric, value),
+                }
+            )
+    return rows
+
+
+def _metric_chart(rows: list[dict]):
+    if not rows:
+        return None
+    bars = [(row["label"], row["value"], charts.PASS if row["reaches"] else charts.FAIL, row["threshold"]) for row in rows]
+    return charts.hbars(bars, 1.0, "Metrics measured by the grader; the dark tick on each bar is its threshold")
+
+
+def _loss_chart(curve):
+    """Accepts [loss, ...] or [[step, loss], ...]; anything else is not drawn."""
+    if not isinstance(curve, list) or len(curve) < 2:
+        return None
+    try:
+        points = [(float(p[0]), float(p[1])) if isinstance(p, (list, tuple)) else (float(i), float(p)) for i, p in enumerate(curve)]
+    except (TypeError, ValueError, IndexError):
+        return None
+    return charts.line(points, "Training loss per step")
+
+
+def view(scored: ScoredResult, audience: str) -> dict:
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}")
+    instructor = audience == "instructor"
+    r = scored.result
+    shown = [c for c in scored.criteria if instructor or scored.released(c)]
+    withheld = [c for c in scored.criteria if not (instructor or scored.released(c))]
+    unscored = [c for c in scored.unscored if instructor or scored.released(c)]
+    measurements = r.measurements if instructor else scored.student_measurements()
+    metric_rows = _metric_rows(scored, instructor)
+    lines, log_title = log_excerpt(r.log_excerpt) if r.log_excerpt else ([], "")
+    run = next((c for c in scored.criteria if c.check == "run"), None)
+    return {
+        "audience": audience,
+        "instructor": instructor,
+        "s": scored,
+        "r": r,
+        "criteria": shown,
+        "withheld": {"count": len(withheld), "score": sum(c.score for c in withheld), "max_score": sum(c.max_score for c in withheld)},
+        "unscored": unscored,
+        "metric_rows": metric_rows,
+        "metric_chart": _metric_chart(metric_rows),
+        "parameter_groups": measurements.get("parameter_groups") or [],
+        "loss_chart": _loss_chart(measurements.get("loss_curve")),
+        "other_measurements": {k: v for k, v in measurements.items() if k not in SHOWN_ELSEWHERE},
+        "log_lines": lines,
+        "log_title": log_title,
+        "run_failed": bool(run and run.status != PASSED),
+        "budget_used": measurements.get("wall_seconds"),
+    }
+
+
+def render(scored: ScoredResult, audience: str = "student") -> str:
+    return environment().get_template("report.html.j2").render(**view(scored, audience))

@@ -1,0 +1,155 @@
+"""The class summary: one self-contained summary.html over many graded folders, plus the class
+gradebook.csv. It reads each folder's scored.json; a folder that cannot be read becomes a row
+that says why, so one broken submission never hides the rest of the class."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.checks.judgement import ERROR, PASSED
+from grader.outputs import charts, gradebook, store
+from grader.outputs.files import ERROR_FILE, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
+from grader.outputs.report import environment
+from grader.scoring.score import ScoredResult
+
+BINS = 10
+
+
+@dataclass
+class Row:
+    folder: Path
+    student: str
+    scored: ScoredResult | None
+    problem: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.scored is None:
+            return "no results"
+        if self.scored.could_not_judge:
+            return "could not judge"
+        return self.scored.verdict
+
+    def measurement(self, key: str):
+        return self.scored.result.measurements.get(key) if self.scored else None
+
+
+def collect(folders: list[Path]) -> list[Row]:
+    rows = []
+    for folder in folders:
+        folder = Path(folder)
+        error = folder / ERROR_FILE
+        if error.is_file():  # written by a batch run that could not grade this student
+            rows.append(Row(folder, folder.name, None, error.read_text(errors="replace").strip().splitlines()[0]))
+            continue
+        try:
+            scored = store.load(folder)
+            rows.append(Row(folder, gradebook.student_name(scored), scored))
+        except Exception as exc:  # reported in its row, never raised: the rest of the class still renders
+            rows.append(Row(folder, folder.name, None, f"{type(exc).__name__}: {exc}"))
+    return rows
+
+
+def _score_bins(rows: list[Row]) -> list[tuple[str, int]]:
+    counts = [0] * BINS
+    for row in rows:
+        if row.scored and row.scored.max_score:
+            counts[min(BINS - 1, int(BINS * row.scored.score / row.scored.max_score))] += 1
+    width = 100 // BINS
+    return [(f"{i * width}-{i * width + width - 1}%" if i < BINS - 1 else f"{i * width}-100%", n) for i, n in enumerate(counts)]
+
+
+def _criteria(rows: list[Row]) -> list[str]:
+    names: list[str] = []
+    for row in rows:
+        if row.scored:
+            names += [c.check for c in row.scored.criteria if c.check not in names]
+    return names
+
+
+def _pass_rates(rows: list[Row], names: list[str]) -> list[dict]:
+    rates = []
+    for name in names:
+        judged = [c for r in rows if r.scored for c in r.scored.criteria if c.check == name and not c.absent]
+        if judged:
+            passed = sum(c.status == PASSED for c in judged)
+            rates.append({"check": name, "passed": passed, "judged": len(judged), "rate": passed / len(judged)})
+    return rates
+
+
+def _accuracy_chart(rows: list[Row]):
+    bars = []
+    for row in rows:
+        value = row.measurement("validation_accuracy")
+        if value is None:
+            continue
+        standard = row.scored.result.standard
+        threshold = standard.thresholds.accuracy if standard else None
+        reached = standard is not None and standard.thresholds.reached("accuracy", value)
+        bars.append((row.student, float(value), charts.PASS if reached else charts.FAIL, threshold))
+    if not bars:
+        return None
+    return charts.hbars(bars, 1.0, "Validation accuracy per student; the dark tick on each bar is the threshold")
+
+
+def view(rows: list[Row], out_dir: Path) -> dict:
+    names = _criteria(rows)
+    rates = _pass_rates(rows, names)
+    statuses = Counter(row.status for row in rows)
+    status_order = [s for s in ("passed", "failed", "could not judge", "no results") if s in statuses]
+    table = []
+    for row in rows:
+        report = row.folder / INSTRUCTOR_REPORT
+        by_check = {c.check: c for c in row.scored.criteria} if row.scored else {}
+        table.append(
+            {
+                "row": row,
+                "link": os.path.relpath(report, out_dir) if report.is_file() else None,
+                "percent": (100 * row.scored.score / row.scored.max_score) if row.scored and row.scored.max_score else None,
+                "cells": [by_check.get(name) for name in names],
+            }
+        )
+    scored_rows = [row for row in rows if row.scored]
+    return {
+        "rows": table,
+        "names": names,
+        "count": len(rows),
+        "statuses": [(s, statuses[s]) for s in status_order],
+        "mean": sum(r.scored.score for r in scored_rows) / len(scored_rows) if scored_rows else None,
+        "max_score": max((r.scored.max_score for r in scored_rows), default=None),
+        "score_chart": charts.columns(_score_bins(rows), "Distribution of scores (percent of the maximum)") if scored_rows else None,
+        "accuracy_chart": _accuracy_chart(rows),
+        "status_chart": charts.hbars(
+            [(s, float(n), charts.PASS if s == "passed" else charts.FAIL) for s, n in [(s, statuses[s]) for s in status_order]],
+            float(max(statuses.values(), default=1)),
+            "Submissions by status",
+            value_format="{:.0f}",
+        )
+        if rows
+        else None,
+        "rates": rates,
+        "rate_chart": charts.hbars(
+            [(r["check"], r["rate"], charts.PASS if r["rate"] >= 0.5 else charts.FAIL) for r in rates],
+            1.0,
+            "Pass rate per criterion",
+            value_format="{:.0%}",
+        )
+        if rates
+        else None,
+        "ERROR": ERROR,
+        "PASSED": PASSED,
+    }
+
+
+def write(folders: list[Path], out_dir: Path) -> tuple[Path, list[Row]]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = collect(folders)
+    html = environment().get_template("summary.html.j2").render(**view(rows, out_dir))
+    path = out_dir / SUMMARY
+    path.write_text(html, encoding="utf-8")
+    gradebook.write([row.scored for row in rows if row.scored], out_dir / GRADEBOOK)
+    return path, rows

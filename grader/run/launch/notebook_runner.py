@@ -1,0 +1,134 @@
+"""Execute a notebook cell by cell in a fresh kernel and record what each cell did.
+
+Run by path with the student's interpreter, inside the sandbox, so the kernel is one of the
+run's processes (and is ended with them):
+
+    python notebook_runner.py NOTEBOOK RECORD.json EXECUTED.ipynb
+
+Needs nbclient, nbformat and ipykernel in that interpreter, and nothing from the grader. The
+kernel is always this interpreter (a kernel spec written into the private HOME), whatever the
+notebook's metadata names: course images carry kernel names that exist nowhere else. The record
+is rewritten before each cell, so when the budget ends the run it still says which cell was
+running. Every cell's outputs are echoed to stdout and stderr for the run's logs.
+"""
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+KERNEL = "grader-student-python"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+
+
+def _kernel_spec():
+    folder = os.path.join(os.path.expanduser("~"), ".local", "share", "jupyter", "kernels", KERNEL)
+    os.makedirs(folder, exist_ok=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Student Python (grader)",
+        "language": "python",
+    }
+    with open(os.path.join(folder, "kernel.json"), "w") as handle:
+        json.dump(spec, handle)
+
+
+def _first_line(source):
+    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+
+
+def _echo(number, cell):
+    print(f"[cell {number}]", flush=True)
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        if kind == "stream":
+            (sys.stderr if output.get("name") == "stderr" else sys.stdout).write(output.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            text = output.get("data", {}).get("text/plain")
+            if text:
+                print(text)
+        elif kind == "error":
+            print(ANSI.sub("", "\n".join(output.get("traceback", []))), file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _failure(number, cell):
+    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), {})
+    traceback = ANSI.sub("", "\n".join(error.get("traceback", [])))
+    match = CELL_LINE.search(traceback)
+    line = int(match.group(1)) if match else None
+    lines = cell.get("source", "").splitlines()
+    source = lines[line - 1].strip() if line and 0 < line <= len(lines) else _first_line(cell.get("source", ""))
+    return {"cell": number, "line": line, "source": source, "ename": error.get("ename", "Error"), "evalue": error.get("evalue", "")}
+
+
+def main(argv):
+    notebook_path, record_path, executed_path = argv[1:4]
+    record = {"notebook": os.path.basename(notebook_path), "status": "starting", "cells": [], "running": None, "failed": None}
+
+    def save():
+        with open(record_path + ".tmp", "w") as handle:
+            json.dump(record, handle, indent=2)
+        os.replace(record_path + ".tmp", record_path)
+
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as exc:
+        record.update(status="no_nbclient", error=f"{type(exc).__name__}: {exc}")
+        save()
+        print(
+            f"[grader] this interpreter ({sys.executable}) cannot run notebooks: {exc}; install nbclient, nbformat and ipykernel into it",
+            file=sys.stderr,
+        )
+        return 3
+    nb = nbformat.read(notebook_path, as_version=4)
+    record["original_kernel"] = nb.metadata.get("kernelspec", {}).get("name")
+    _kernel_spec()
+    client = NotebookClient(
+        nb, kernel_name=KERNEL, timeout=None, allow_errors=False, record_timing=True, resources={"metadata": {"path": os.getcwd()}}
+    )
+
+    def stopped(signum, frame):  # the budget ran out: keep what was executed so far
+        record["status"] = "stopped"
+        save()
+        try:
+            nbformat.write(nb, executed_path)
+        finally:
+            os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stopped)
+    record["status"] = "running"
+    save()
+    client.reset_execution_trackers()
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            number = index + 1
+            record["running"] = {"cell": number, "source": _first_line(cell.source)}
+            save()
+            started = time.monotonic()
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError:
+                record["failed"] = _failure(number, cell)
+            finally:
+                record["cells"].append({"cell": number, "seconds": round(time.monotonic() - started, 3)})
+                record["running"] = None
+                _echo(number, cell)
+            if record["failed"]:
+                break
+    record["status"] = "failed" if record["failed"] else "completed"
+    save()
+    nbformat.write(nb, executed_path)
+    return 1 if record["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

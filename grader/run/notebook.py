@@ -1,0 +1,43 @@
+"""Notebook submissions, the grader's side: the command that runs one (launch/notebook_runner.py,
+in the student's interpreter, inside the sandbox) and what its record says about the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grader.run.launch import NOTEBOOK_RUNNER
+
+RECORD, EXECUTED = "notebook.json", "executed.ipynb"
+
+
+def command(python: str, notebook: Path, folder: Path) -> list[str]:
+    """Run `notebook`, writing its record and executed copy into `folder` (inside the sandbox's reach)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [python, str(NOTEBOOK_RUNNER), str(notebook), str(folder / RECORD), str(folder / EXECUTED)]
+
+
+def read(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def summary(record: dict | None, timed_out: bool) -> str | None:
+    """One line on where the notebook stopped, or None when it ran to the end."""
+    if not record:
+        return None
+    if record.get("status") == "no_nbclient":
+        return (
+            f"the student interpreter cannot run notebooks ({record.get('error')}); install nbclient, "
+            f"nbformat and ipykernel into it, or pass --python with one that has them"
+        )
+    running = record.get("running")
+    if timed_out and running:
+        return f"cell {running['cell']} (`{running['source']}`) never returned: it was still running when the time budget ran out"
+    failed = record.get("failed")
+    if failed:
+        where = f"cell {failed['cell']}" + (f", line {failed['line']}" if failed.get("line") else "")
+        return f"{where} (`{failed['source']}`) raised {failed['ename']}: {failed['evalue']}"
+    return None

@@ -1,0 +1,86 @@
+"""Run the student's script in a child process: private copy, scrubbed offline environment,
+time budget, and the whole process group ended on expiry (politely, then by force)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader.run import sandbox as sandbox_mod
+
+GRACE_SECONDS = 5.0
+
+
+@dataclass
+class RunRecord:
+    command: list[str]
+    exit_code: int | None
+    wall_seconds: float
+    timed_out: bool
+    budget_seconds: float
+    stdout_path: str
+    stderr_path: str
+    isolation: dict | None = None  # what sandbox_exec.py could put in force on this machine
+    ended_processes: int = 0  # processes besides the main one that the grader had to end
+    output_truncated: list[str] = field(default_factory=list)  # streams cut at the size cap
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_script(
+    entry: Path,
+    cwd: Path,
+    env: dict[str, str],
+    budget: float,
+    logs: Path,
+    python: str | None = None,
+    sandbox: sandbox_mod.Sandbox | None = None,
+    command: list[str] | None = None,
+) -> RunRecord:
+    """Run `command` (default: the interpreter on the entry script) under the budget. Whether it
+    ends by itself or at the budget, every process it started is then ended too."""
+    logs = Path(logs).absolute()  # the child runs in `cwd`: a relative path would point elsewhere there
+    logs.mkdir(parents=True, exist_ok=True)
+    stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
+    command = command or [python or sys.executable, str(entry.relative_to(cwd))]
+    token = uuid.uuid4().hex
+    env = {**env, sandbox_mod.TOKEN_VAR: token}
+    launch, record_file = sandbox.wrap(command, logs) if sandbox else (command, None)
+    cap = sandbox.output_bytes if sandbox else sandbox_mod.Sandbox().output_bytes
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        launch, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    copies = {
+        "stdout": sandbox_mod.CappedCopy(proc.stdout, stdout_path, cap),
+        "stderr": sandbox_mod.CappedCopy(proc.stderr, stderr_path, cap),
+    }
+    timed_out = False
+    try:
+        proc.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        ended = sandbox_mod.end_all(proc, token, GRACE_SECONDS)
+    wall = round(time.monotonic() - start, 3)
+    for copy in copies.values():
+        copy.join(timeout=GRACE_SECONDS)
+    isolation = json.loads(record_file.read_text()) if record_file and record_file.is_file() else None
+    return RunRecord(
+        command,
+        None if timed_out else proc.returncode,
+        wall,
+        timed_out,
+        budget,
+        str(stdout_path),
+        str(stderr_path),
+        isolation,
+        ended,
+        [name for name, c in copies.items() if c.truncated],
+    )

@@ -1,0 +1,49 @@
+import pytest
+
+from grader.course import data
+from grader.errors import CannotGrade
+
+
+def test_jsonl_splits_have_glue_sizes(mrpc_dir):
+    sizes = {split: len(data.load_split(mrpc_dir, split)) for split in data.SPLITS}
+    assert sizes == {"train": 3668, "validation": 408, "test": 1725}
+    assert set(data.load_split(mrpc_dir, "validation")[0]) >= {"sentence1", "sentence2", "label", "idx"}
+
+
+def test_glue_tsv_reads_like_jsonl(tmp_path, mrpc_dir):
+    rows = data.load_split(mrpc_dir, "validation")
+    lines = ["Quality\t#1 ID\t#2 ID\t#1 String\t#2 String"]  # GLUE writes raw quotes, no escaping
+    lines += [f"{r['label']}\t{i}\t{i}\t{r['sentence1']}\t{r['sentence2']}" for i, r in enumerate(rows)]
+    (tmp_path / "dev.tsv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "train.tsv").write_text("Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\ta\tb\n")
+    loaded = data.load_split(data.locate(tmp_path), "validation")
+    assert [(r["sentence1"], r["sentence2"], r["label"]) for r in loaded] == [(r["sentence1"], r["sentence2"], r["label"]) for r in rows]
+
+
+def test_unlabelled_glue_test_tsv_is_refused(tmp_path):
+    (tmp_path / "test.tsv").write_text("index\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1\t2\ta\tb\n")
+    with pytest.raises(CannotGrade, match="no labels"):
+        data.load_split(tmp_path, "test")
+
+
+def test_missing_data_dir_says_how_to_fix(monkeypatch, tmp_path):
+    monkeypatch.delenv(data.ENV_VAR)
+    with pytest.raises(CannotGrade, match="GRADER_MRPC_DIR"):
+        data.locate()
+    with pytest.raises(CannotGrade, match="neither train.jsonl nor train.tsv"):
+        data.locate(tmp_path)
+
+
+def test_student_copy_holds_no_test_split_and_honours_the_limit(tmp_path, mrpc_dir):
+    files = data.write_student_copy(mrpc_dir, tmp_path, train_limit=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl", "validation.jsonl"]
+    assert len(data.load_split(tmp_path, "train")) == 100
+    assert files["validation"].read_text().count("\n") == 408
+
+
+def test_hub_source_fails_offline_with_a_way_out(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CannotGrade, match="pass --data DIR with a local copy"):
+        data.locate("hub")

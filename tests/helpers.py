@@ -1,0 +1,60 @@
+"""What many tests share: where the examples and the data are, and grading a submission through
+the `grade` command exactly as a user does, with what it wrote read back."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from grader import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+MRPC_DIR = Path(os.environ.get("GRADER_MRPC_DIR") or ROOT.parent / "shared" / "data" / "mrpc").resolve()
+
+
+@dataclass
+class Graded:
+    code: int  # the command's exit status
+    out: Path
+
+    @cached_property
+    def results(self) -> dict:
+        return json.loads((self.out / "results.json").read_text())
+
+    @cached_property
+    def tests(self) -> dict[str, dict]:
+        """Gradescope tests by check id, leaving out rubric criteria this grader does not judge."""
+        return {t["tags"][0]: t for t in self.results["tests"] if "not-in-result" not in t["tags"]}
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {check: t["extra_data"]["grader_status"] for check, t in self.tests.items()}
+
+    @property
+    def messages(self) -> dict[str, str]:
+        return {check: t["output"] for check, t in self.tests.items()}
+
+    @cached_property
+    def evidence(self) -> dict:
+        return json.loads((self.out / "evidence" / "evidence.json").read_text())
+
+    @property
+    def logs(self) -> Path:
+        return self.out / "evidence" / "logs"
+
+    @property
+    def stdout(self) -> str:
+        return (self.logs / "stdout.txt").read_text() if self.evidence["run"] else ""
+
+    @property
+    def report(self) -> str:
+        return (self.out / "report.html").read_text()
+
+
+def grade(source, out: Path, *extra: str, profile: str = "tiny") -> Graded:
+    """`grade SOURCE --profile tiny --out OUT [extra...]`."""
+    return Graded(cli.main([str(source), "--profile", profile, "--out", str(out), *extra]), Path(out))

@@ -1,0 +1,73 @@
+"""Notebook submissions executed in a fresh kernel inside the sandbox."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.checks.judgement import FAILED, PASSED
+from tests import helpers
+from tests.helpers import SUBMISSIONS
+
+from .test_runner import _alive
+
+
+def grade(source, tmp_path, *extra):
+    done = helpers.grade(source, tmp_path / "out", *extra)
+    return done.code, done.statuses, done.messages, done.evidence, done.logs
+
+
+def write(path, *sources):
+    cells = [new_markdown_cell("# homework")] + [new_code_cell(s) for s in sources]
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "mindspore", "display_name": "MindSpore"}}), path)
+    return path
+
+
+@pytest.mark.slow
+def test_unmodified_hub_notebook_trains_offline_and_passes(tmp_path):
+    """from_pretrained("roberta-large"), load_dataset("glue", "mrpc") and evaluate.load("glue",
+    "mrpc") as written for the internet, run offline on the tiny profile's model and data."""
+    code, statuses, _, evidence, logs = grade(SUBMISSIONS / "notebook", tmp_path)
+    stdout, stderr = (logs / "stdout.txt").read_text(), (logs / "stderr.txt").read_text()
+    assert code == 0, stderr[-3000:]
+    # every check passes but `collapse`: the tiny model always ends at the majority class (informational here)
+    assert {k: v for k, v in statuses.items() if k != "collapse"} == dict.fromkeys(statuses.keys() - {"collapse"}, PASSED)
+    assert evidence["source"]["kind"] == "folder" and evidence["entry"] == "ia3_mrpc.ipynb"
+    assert evidence["adapter_found_at"] == "submission folder/roberta-large-ia3-mrpc"
+    assert evidence["notebook"]["status"] == "completed" and evidence["notebook"]["original_kernel"] == "mindspore"
+    assert "offline: load_dataset('glue/mrpc') served from local files (train, validation)" in stderr
+    assert "offline: evaluate.load('glue/mrpc') served by a local accuracy+f1 metric" in stderr
+    assert "num_rows: 128" in stdout  # the tiny profile's training copy, served under the hub name
+    assert "trainable params: 4,930" in stdout
+    assert (logs / "executed.ipynb").is_file()
+    assert evidence["run"]["isolation"]["network"].startswith("network namespace")
+
+
+@pytest.mark.slow
+def test_notebook_cell_that_never_returns_is_stopped_at_the_budget_with_its_kernel(tmp_path):
+    nb = write(
+        tmp_path / "homework.ipynb",
+        "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))\nprint('kernel', os.getpid())",
+        "import time\nwhile True:\n    time.sleep(1)",
+        "print('never here')",
+    )
+    code, statuses, messages, evidence, logs = grade(nb, tmp_path, "--budget", "12")
+    assert code == 1 and evidence["run"]["timed_out"]
+    assert statuses["run"] == FAILED and statuses["budget"] == FAILED
+    assert "cell 3 (`import time`) never returned: it was still running when the time budget ran out" in messages["run"]
+    kernel = int((logs / "stdout.txt").read_text().split("kernel ")[1].split()[0])
+    assert not _alive(kernel)
+    assert evidence["run"]["ended_processes"] >= 1  # the kernel runs in a session of its own
+
+
+def test_failing_cell_is_reported_by_number_and_source_line(tmp_path):
+    nb = write(
+        tmp_path / "homework.ipynb",
+        "x = 1",
+        "values = [1, 2]\ntotal = sum(values)\nprint(values[total])\nprint('after')",
+        "print('not run')",
+    )
+    code, statuses, messages, evidence, logs = grade(nb, tmp_path)
+    assert code == 1 and statuses["run"] == FAILED
+    assert "cell 3, line 3 (`print(values[total])`) raised IndexError: list index out of range" in messages["run"]
+    assert evidence["notebook"]["failed"]["cell"] == 3 and [c["cell"] for c in evidence["notebook"]["cells"]] == [2, 3]
+    assert "not run" not in (logs / "stdout.txt").read_text()

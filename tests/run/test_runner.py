@@ -1,0 +1,52 @@
+import os
+import sys
+import time
+from pathlib import Path
+
+from grader.run import environment, runner
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_budget_ends_the_script_and_the_processes_it_started(tmp_path):
+    script = tmp_path / "train.py"
+    pidfile = tmp_path / "child.pid"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGTERM, "
+        "signal.SIG_IGN); time.sleep(600)'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(600)\n"
+    )
+    env = environment.student_env(tmp_path / "private", {}, "CPU", 0)
+    started = time.monotonic()
+    record = runner.run_script(script, tmp_path, env, budget=3, logs=tmp_path / "logs")
+    assert record.timed_out and record.exit_code is None
+    assert time.monotonic() - started < 3 + runner.GRACE_SECONDS + 5
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)  # it ignored SIGTERM, so SIGKILL ended it
+
+
+def test_student_environment_is_scrubbed_and_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "secret")
+    script = tmp_path / "train.py"
+    script.write_text("import json, os; print(json.dumps(dict(os.environ)))")
+    env = environment.student_env(tmp_path / "private", {"GRADER_OUTPUT_DIR": "/out"}, "CPU", 7)
+    record = runner.run_script(script, tmp_path, env, budget=30, logs=tmp_path / "logs")
+    assert record.exit_code == 0
+    seen = __import__("json").loads(Path(record.stdout_path).read_text())
+    assert "GITHUB_TOKEN" not in seen
+    assert seen["HF_HUB_OFFLINE"] == "1" and seen["GRADER_OUTPUT_DIR"] == "/out" and seen["DEVICE_TARGET"] == "CPU"
+    assert seen["HOME"].startswith(str(tmp_path / "private"))
+    assert record.command[0] == sys.executable
