@@ -76,8 +76,8 @@ def run_and_measure(
         hide = [evidence_dir.parent, evidence_dir.parent.parent, *map(Path, options.hide)]
         hide += [local, local.absolute().parent] if local.exists() else []
         request = execute.RunRequest(profile, model_dir, mrpc_dir, device, python, budget, evidence_dir / LOGS_DIR, tuple(hide))
-        collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
-        findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device)
+        logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
+        findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
         ev.save(evidence_dir)
         return findings
     finally:

@@ -21,6 +21,7 @@ import os
 import random
 
 import mindnlp  # noqa: F401  (must precede transformers/peft)
+
 import numpy as np
 import torch
 from peft import IA3Config, get_peft_model
@@ -77,7 +78,7 @@ class AdamW:
         self.t += 1
         b1, b2 = self.betas
         with torch.no_grad():
-            for p, m, v in zip(self.params, self.m, self.v, strict=False):
+            for p, m, v in zip(self.params, self.m, self.v):
                 g = p.grad
                 m.copy_(b1 * m + (1 - b1) * g)
                 v.copy_(b2 * v + (1 - b2) * g * g)

@@ -40,32 +40,9 @@ class GradingResult:
     standard: Standard | None = None  # thresholds and baseline the metric checks were judged against
 
     def to_dict(self) -> dict:
-        return {
-            "submission": self.submission,
-            "student": self.student,
-            "profile": self.profile,
-            "execution_time": self.execution_time,
-            "checks": [asdict(c) for c in self.checks],
-            "measurements": self.measurements,
-            "environment": self.environment,
-            "facts": self.facts,
-            "standard": asdict(self.standard) if self.standard else None,
-            "log_excerpt": self.log_excerpt,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> GradingResult:
-        checks = [Check(**c) for c in data["checks"]]
         standard = Standard.from_dict(data["standard"]) if data.get("standard") else None
-        return cls(
-            data["submission"],
-            data["profile"],
-            checks,
-            data["execution_time"],
-            data.get("measurements", {}),
-            data.get("environment", {}),
-            data.get("log_excerpt", ""),
-            data.get("facts", []),
-            data.get("student", ""),
-            standard,
-        )
+        return cls(**data | {"checks": [Check(**c) for c in data["checks"]], "standard": standard})

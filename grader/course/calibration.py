@@ -51,9 +51,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class ReferenceRun:
+    """What the reference solution reached, and where that number comes from."""
+
     metrics: Metrics
-    source: str
-    wall_seconds: float | None = None
+    source: str  # "measured by grade calibrate", or the citation of a run elsewhere
+    wall_seconds: float | None = None  # measured runs only
     positive_rate: float | None = None
 
 
@@ -61,13 +63,13 @@ class ReferenceRun:
 class Structure:
     """The reference adapter's shape: what the trainable-set and count checks compare with."""
 
-    config_source: str
-    peft_type: str
-    task_type: str
+    config_source: str  # the config.json the model was built from
+    peft_type: str  # IA3
+    task_type: str  # SEQ_CLS
     target_modules: list[str]
     feedforward_modules: list[str]
-    trainable_parameters: int
-    all_parameters: int
+    trainable_parameters: int  # IA3 vectors plus the classifier head
+    all_parameters: int  # trainable plus the frozen base
     ia3_vector_parameters: int
     trainable_tensors: dict[str, list[int]]  # names as the PEFT model holds them (with `.default`)
     adapter_tensors: dict[str, list[int]]  # names as save_pretrained writes them

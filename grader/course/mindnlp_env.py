@@ -26,6 +26,7 @@ def load():
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore")
     import mindnlp  # noqa: F401  (must come first)
+
     import peft
     import torch
     import transformers

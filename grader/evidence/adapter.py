@@ -153,7 +153,7 @@ def describe_weights(path: Path) -> dict:
             from safetensors import safe_open
 
             with safe_open(str(path), framework="numpy") as handle:
-                shapes = [handle.get_slice(k).get_shape() for k in handle]
+                shapes = [handle.get_slice(k).get_shape() for k in handle.keys()]  # noqa: SIM118  (safe_open is not iterable)
         elif path.suffix == ".ckpt":
             import mindspore
 

@@ -13,7 +13,7 @@ from grader.course.profiles import Profile
 from grader.errors import CannotGrade
 from grader.evidence import adapter as adapter_io
 from grader.evidence import diagnose, evaluation
-from grader.evidence.findings import Findings
+from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake.workspace import Workspace
 from grader.run import devices, notebook
@@ -22,22 +22,24 @@ from grader.run.execute import RunOutcome
 OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
 
 
-def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> None:
-    """Fill `ev` with what the run left (nothing is judged here)."""
+def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> tuple[str, str]:
+    """Fill `ev` with what the run left (nothing is judged here); returns the run's stdout and
+    stderr, read once for the diagnoses and the checks."""
     ev.run, ev.hidden = outcome.record, outcome.hidden
     if outcome.record is None:
-        return
+        return "", ""
     ev.probe_dir = _keep_probe_record(outcome.probe_dir, evidence_dir)
     if outcome.notebook_dir:
         ev.notebook = notebook.read(outcome.notebook_dir)
         executed = outcome.notebook_dir / notebook.EXECUTED
         if executed.is_file():
             shutil.copy2(executed, evidence_dir / LOGS_DIR / notebook.EXECUTED)
-    stderr = Path(outcome.record.stderr_path).read_text(errors="replace")
+    stdout, stderr = read_logs(ev)
     ev.diagnoses = diagnose.diagnose(
         stderr, outcome.record.exit_code, outcome.record.timed_out, notebook.summary(ev.notebook, outcome.record.timed_out)
     )
     _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir)
+    return stdout, stderr
 
 
 def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -> None:
@@ -72,13 +74,15 @@ def _keep_probe_record(source: Path, evidence_dir: Path) -> str | None:
     return str(dest)
 
 
-def evaluate(ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device) -> Findings:
+def evaluate(
+    ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device, logs: tuple[str, str]
+) -> Findings:
     """Read the kept adapter once, measure it on validation (the student sees it) and the
     held-out test split (the instructor does), and return everything the checks need."""
     adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
     if adapter is not None and adapter.problem is None:
         _evaluate(ev, adapter, profile, model_dir, mrpc_dir, evidence_dir, device)
-    return Findings.load(ev, adapter)
+    return Findings.build(ev, adapter, *logs)
 
 
 def _evaluate(

@@ -32,15 +32,23 @@ class Findings:
         return "\n".join(lines[-LOG_EXCERPT_LINES:])
 
     @classmethod
-    def load(cls, ev: Evidence, adapter: adapter_io.Adapter | None = None) -> Findings:
-        """Read what `ev` points at; `adapter`, when the caller already read it, is not read again."""
-        if adapter is None and ev.adapter_dir:
-            adapter = adapter_io.read(Path(ev.adapter_dir))
+    def build(cls, ev: Evidence, adapter: adapter_io.Adapter | None, stdout: str, stderr: str) -> Findings:
+        """From what the caller already read; only the probe's record is read here."""
         record = probe_record.load(Path(ev.probe_dir)) if ev.probe_dir else None
-        stdout, stderr = (_read(ev.run.stdout_path), _read(ev.run.stderr_path)) if ev.run else ("", "")
         found = cls(ev, adapter, record, stdout, stderr)
         found.claims = claims_io.final(claims_io.parse(found.logs))
         return found
+
+    @classmethod
+    def load(cls, ev: Evidence) -> Findings:
+        """Read everything a stored evidence record points at (re-scoring, tests)."""
+        adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
+        return cls.build(ev, adapter, *read_logs(ev))
+
+
+def read_logs(ev: Evidence) -> tuple[str, str]:
+    """The run's stdout and stderr ("" for a run that never started)."""
+    return (_read(ev.run.stdout_path), _read(ev.run.stderr_path)) if ev.run else ("", "")
 
 
 def _read(path: str) -> str:

@@ -189,7 +189,7 @@ def test_csv_gradebook_has_one_column_per_criterion(graded, tiny, tmp_path):
     criteria = [c.check for c in rubric.load().criteria]
     assert reader.fieldnames[-len(criteria) :] == criteria
     assert [row["student"] for row in rows] == ["good", "crash"]
-    for row, s in zip(rows, scored, strict=False):
+    for row, s in zip(rows, scored, strict=True):
         assert float(row["score"]) == s.score and row["verdict"] == s.verdict
         assert {k: float(row[k]) for k in criteria} == {c.check: c.score for c in s.criteria}
 

@@ -111,14 +111,14 @@ def _plain(values):
 
 
 def accuracy(predictions, references):
-    return sum(p == r for p, r in zip(predictions, references, strict=False)) / len(references) if references else 0.0
+    return sum(p == r for p, r in zip(predictions, references)) / len(references) if references else 0.0
 
 
 def f1(predictions, references, positive=1):
     """Binary F1 of the positive class, as scikit-learn's f1_score (0.0 when undefined)."""
-    tp = sum(p == positive and r == positive for p, r in zip(predictions, references, strict=False))
-    fp = sum(p == positive and r != positive for p, r in zip(predictions, references, strict=False))
-    fn = sum(p != positive and r == positive for p, r in zip(predictions, references, strict=False))
+    tp = sum(p == positive and r == positive for p, r in zip(predictions, references))
+    fp = sum(p == positive and r != positive for p, r in zip(predictions, references))
+    fn = sum(p != positive and r == positive for p, r in zip(predictions, references))
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
