@@ -8,7 +8,8 @@
   grade summary RESULT_DIR... --out DIR                            class summary.html and gradebook.csv
   grade batch ROSTER.csv --out DIR [grading options]               grade a class, then its summary
 
-Exit status: 0 every required check passed, 1 graded with a failing check, 2 could not grade.
+Exit status: 0 every required check passed, 1 graded with a failing check, 2 could not grade (bad
+input), 3 an error of the grader itself (results.json then says the submission was not graded).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from grader import pipeline
@@ -28,6 +30,7 @@ from grader.outputs import files, summary
 from grader.scoring import rubric as rubric_io
 
 COMMANDS = ("calibrate", "prepare", "rescore", "summary")
+EXIT_CANNOT_GRADE, EXIT_GRADER_ERROR = 2, 3  # 0: passed, 1: graded and failing
 DEFAULT_PROFILE = os.environ.get("GRADER_PROFILE", "roberta-large")
 
 
@@ -191,7 +194,14 @@ def _grade(args) -> int:
     out = Path(args.out or Path("grade-results") / (Path(submission.rstrip("/")).stem or "submission"))
     rubric = rubric_io.load(args.rubric)
     when = submitted.parse(args.submitted_at) if args.submitted_at else None
-    scored = pipeline.grade(submission, profile, data.locate(args.data), out, args.budget, _options(args), rubric, when)
+    mrpc = data.locate(args.data)
+    try:
+        scored = pipeline.grade(submission, profile, mrpc, out, args.budget, _options(args), rubric, when)
+    except CannotGrade:
+        raise
+    except Exception as exc:  # the grader's own fault: say so where Gradescope and CI look
+        files.write_not_graded(out, f"{type(exc).__name__}: {exc}")
+        raise
     _print_scored(scored)
     print(f"\n{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}  ->  {out / files.RESULTS}, {out / files.REPORT}")
     return 0 if scored.passed else 1
@@ -216,7 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         return _grade(_grade_parser().parse_args(argv))
     except CannotGrade as exc:
         print(f"grade: cannot grade: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CANNOT_GRADE
+    except Exception:
+        traceback.print_exc()
+        print("grade: internal error of the grader (not of the submission); results.json says it was not graded", file=sys.stderr)
+        return EXIT_GRADER_ERROR
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def run_and_measure(
             collect.OUTPUT_LABEL,
             source=src.to_dict() if src else None,
             device=device.describe(),
+            not_copied=list(ws.not_copied),
         )
         local = Path(str(submission)).expanduser()
         hide = [evidence_dir.parent, evidence_dir.parent.parent, *map(Path, options.hide)]

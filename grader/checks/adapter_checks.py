@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks.naming import difference_parts
-from grader.checks.registry import READ, Judged, check, failed, not_run, passed
+from grader.checks.naming import difference_parts, listing
+from grader.checks.provenance import untrained_reason
+from grader.checks.registry import OBSERVED, READ, Judged, check, failed, not_run, passed
 from grader.course.calibration import Calibration
 from grader.evidence import tensors
 from grader.evidence.findings import Findings
 from grader.evidence.probe_record import is_adapter_tensor
 
+# Tensor names of other PEFT methods; an IA3 adapter holds none of them.
+OTHER_METHOD_MARKERS = ("lora_", "prompt_encoder", "prefix_encoder", "prompt_embeddings", "lokr_", "loha_", "vera_", "oft_", "boft_")
 LOSS_BACKWARD_HINT = (
     "under MindNLP 0.5 `loss.backward()` computes nothing; get gradients from "
     "torch.autograd.value_and_grad (or mindspore.value_and_grad) or use the transformers Trainer"
@@ -35,6 +38,11 @@ def adapter_type(f: Findings, cal: Calibration) -> Judged:
     expected = f"{ref.peft_type} / {ref.task_type}"
     if adapter is None:
         looked = "; ".join(ev.searched) or "nowhere (nothing ran)"
+        if ev.ignored_adapters:
+            ignored = "; ".join(f"{a['path']}: {a['reason']}" for a in ev.ignored_adapters)
+            return failed(
+                f"no adapter written by this run (ignored {ignored}); train, then call model.save_pretrained($GRADER_OUTPUT_DIR)", expected
+            )
         if ev.full_models:
             return failed(full_model_message(ev.full_models, looked), expected, [m["path"] for m in ev.full_models])
         return failed(
@@ -45,7 +53,15 @@ def adapter_type(f: Findings, cal: Calibration) -> Judged:
         return failed(f"adapter at {ev.adapter_found_at}: {adapter.problem}", expected, measured)
     if (adapter.peft_type, adapter.task_type) != (ref.peft_type, ref.task_type):
         return failed(f"the adapter at {ev.adapter_found_at} is {measured}, not {expected}", expected, measured)
-    return passed(f"found at {ev.adapter_found_at}", expected, measured)
+    foreign = sorted(n for n in adapter.tensors if any(marker in n for marker in OTHER_METHOD_MARKERS))
+    if foreign:
+        return failed(
+            f"the adapter at {ev.adapter_found_at} says {measured} in its config but holds {len(foreign)} tensors of another "
+            f"method: {listing(foreign)}; the tensors decide what was trained",
+            expected,
+            measured,
+        )
+    return passed(f"found at {ev.adapter_found_at}; config and tensors are IA3", expected, measured)
 
 
 @check("ia3_modules", "IA3 target and feed-forward modules match the reference", READ)
@@ -82,21 +98,36 @@ def trainable_parameters(f: Findings, cal: Calibration) -> Judged:
     return failed("; ".join(parts), expected, measured)
 
 
-@check("ia3_trained", "IA3 vectors were trained", READ)
+@check("ia3_trained", "IA3 vectors were trained", f"{READ}, tied to what was {OBSERVED}")
 def ia3_trained(f: Findings, _: Calibration) -> Judged:
-    """IA3 vectors start at exactly 1.0; a short run may move them by 1e-5, so compare exactly."""
+    """Trained means optimised in this run: finite vectors that differ from their initial 1.0
+    (compared exactly: a short run moves them by ~1e-5), not one factor on every element, and
+    bit-identical to a model the probe saw take training steps that changed its IA3 vectors."""
     adapter = f.adapter
-    expected = "some IA3 vector differs from its initial value 1.0"
+    expected = "IA3 vectors changed by training observed in this run, saved from that model"
     if adapter is None or adapter.problem:
         return not_run("no readable adapter weights", expected)
     vectors = {n: t for n, t in adapter.tensors.items() if n.endswith("ia3_l")}
     if not vectors:
         return failed("the adapter holds no IA3 vectors (*.ia3_l)", expected)
+    values = np.concatenate([t.astype(np.float64).ravel() for t in vectors.values()])
     moved = [n for n, t in vectors.items() if np.any(t != 1.0)]
-    largest = float(max(np.max(np.abs(t.astype(np.float64) - 1.0)) for t in vectors.values()))
+    finite = values[np.isfinite(values)]
+    largest = float(np.max(np.abs(finite - 1.0))) if finite.size else float("nan")
     measured = {"vectors_moved": len(moved), "vectors": len(vectors), "max_abs_change": largest}
+    if finite.size < values.size:
+        return failed(f"{values.size - finite.size} of {values.size} IA3 values are NaN or infinite: training diverged", expected, measured)
     if not moved:
-        return failed(
-            f"all {len(vectors)} IA3 vectors are still exactly 1.0, so training changed nothing; {LOSS_BACKWARD_HINT}", expected, measured
+        message = f"all {len(vectors)} IA3 vectors are still exactly 1.0, so training changed nothing; {LOSS_BACKWARD_HINT}"
+        return failed(message, expected, measured)
+    if np.all(values == values[0]):
+        message = (
+            f"every element of all {len(vectors)} IA3 vectors equals {values[0]:.9g}: one factor on everything is a rescaling, not training"
         )
-    return passed(f"{len(moved)} of {len(vectors)} vectors moved (largest change {largest:.3g})", expected, measured)
+        return failed(message, expected, measured)
+    why = untrained_reason(f.record, adapter)
+    if why:
+        return failed(why, expected, measured)
+    return passed(
+        f"{len(moved)} of {len(vectors)} vectors moved (largest change {largest:.3g}) by training observed in this run", expected, measured
+    )

@@ -3,32 +3,21 @@ check of the probe's record against the saved adapter (shown to the student)."""
 
 from __future__ import annotations
 
-import zlib
-
-import numpy as np
-
-from grader.checks.registry import INFERRED, MEASURED, OBSERVED, READ
-from grader.evidence.adapter import Adapter
+from grader.checks.provenance import find_match
+from grader.checks.registry import INFERRED, INTAKE, MEASURED, OBSERVED, READ, RUN_RECORD
 from grader.evidence.findings import Findings
-from grader.evidence.probe_record import ProbeRecord
+from grader.evidence.record import Evidence
 
 
-def adapter_matches_run(record: ProbeRecord | None, adapter: Adapter | None) -> str | None:
-    """The snapshot (save_pretrained first) whose trainable tensors equal the saved adapter's bits:
-    "save", "exit", ...; "" when none does; None when there is nothing to compare."""
-    if record is None or not record.models or adapter is None or adapter.problem or not adapter.tensors:
-        return None
-    saved = {n: f"{zlib.crc32(memoryview(np.ascontiguousarray(t)).cast('B')):08x}" for n, t in adapter.tensors.items()}
-    snapshots = [s for m in record.models for s in m.saves] + [s for m in record.models for s in m.snapshots if s.reason != "save"]
-    for snapshot in snapshots:
-        observed = {
-            n.replace("modules_to_save.default.", "").replace(".default", ""): p.fingerprint
-            for n, p in snapshot.params.items()
-            if p.trainable
-        }
-        if all(observed.get(n) == f for n, f in saved.items()):
-            return snapshot.reason
-    return ""
+def run_ending(ev: Evidence) -> str:
+    """How the run ended, from the grader's own record of its process (never from the probe)."""
+    run = ev.run
+    if run.timed_out:
+        return f"the run was stopped by the grader at the {run.budget_seconds:g} s budget"
+    where = next((d for d in ev.diagnoses if d.startswith("cell ")), None) if ev.notebook else None
+    if run.exit_code == 0:
+        return f"the run exited normally after {run.wall_seconds:.1f} s"
+    return f"the run exited with status {run.exit_code} after {run.wall_seconds:.1f} s" + (f" ({where})" if where else "")
 
 
 def facts(f: Findings) -> list[dict]:
@@ -38,6 +27,13 @@ def facts(f: Findings) -> list[dict]:
 
     def add(text: str, basis: str) -> None:
         found.append({"fact": text, "basis": basis})
+
+    for folder in ev.not_copied:
+        add(f"{folder} holds the grader's own earlier output: not copied into the run", INTAKE)
+    if ev.run is not None:
+        add(run_ending(ev), RUN_RECORD)
+    for ignored in ev.ignored_adapters:
+        add(f"adapter at {ignored['path']} ignored: {ignored['reason']}", READ)
 
     if record is None:
         add("the grader's probe left no record of the run", OBSERVED)
@@ -68,10 +64,9 @@ def facts(f: Findings) -> list[dict]:
                     f"after {model.before_merge[-1].t:.0f} s",
                     OBSERVED,
                 )
+        ending = {"exit": "at the Python process's normal exit", "terminated": "when the grader stopped it (SIGTERM)"}
         add(
-            {"exit": "the run ended normally", "terminated": "the run was stopped by the grader (SIGTERM)"}.get(
-                record.end, "the run was killed before the probe's last record"
-            ),
+            f"the probe's last record was written {ending.get(record.end, 'before its process ended (killed, or it never got to exit)')}",
             OBSERVED,
         )
         for problem in record.problems:
@@ -82,7 +77,8 @@ def facts(f: Findings) -> list[dict]:
             f"{adapter.parameter_count():,} parameters",
             READ,
         )
-        match = adapter_matches_run(record, adapter)
+        tied = find_match(record, adapter)
+        match = tied.snapshot.reason if tied else ("" if record and record.models else None)
         when = {"save": "at its save_pretrained", "exit": "at the end of the run", "created": "when it was built, before any training"}
         if match:
             add(

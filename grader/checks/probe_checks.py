@@ -97,6 +97,8 @@ def trainable_set(f: Findings, cal: Calibration) -> Judged:
     problem = _no_record(record)
     if problem:
         return not_run(problem, expected)
+    if not _anything_trained(record):
+        return not_run("no parameter changed during the run, so there was no training whose trainable set to judge", expected)
     model = record.main_model()
     theirs = model.trainable_ever()
     missing, extra, reshaped = tensors.differences(ours, theirs)

@@ -23,6 +23,7 @@ CLAIMED = "printed by the student's code"
 INFERRED = "inferred"
 RUN_RECORD = "observed by the grader (exit status, stderr)"
 WALL_CLOCK = "observed by the grader (wall clock)"
+INTAKE = "observed by the grader while copying the submission"
 
 
 @dataclass(frozen=True)

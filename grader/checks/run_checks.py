@@ -33,6 +33,12 @@ def within_budget(f: Findings, _: Calibration) -> Judged:
     if run is None:
         return not_run("nothing was run")
     expected, measured = f"<= {run.budget_seconds:g} s", round(run.wall_seconds, 1)
+    if not run.timed_out and run.exit_code != 0:
+        return not_run(
+            f"the run failed after {run.wall_seconds:.1f} s (status {run.exit_code}): ending early is not finishing in time",
+            expected,
+            measured,
+        )
     if run.timed_out:
         return failed(f"still running after {run.budget_seconds:g} s; every process it started was ended", expected, measured)
     return passed(f"took {run.wall_seconds:.1f} s", expected, measured)

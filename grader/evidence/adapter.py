@@ -10,7 +10,9 @@ its names mapped onto PEFT's. A full model saved where an adapter was expected i
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ WEIGHTS = "adapter_model.safetensors"
 CKPT_WEIGHTS = "adapter_model.ckpt"  # MindNLP 0.4
 UNSAFE_WEIGHTS = ("adapter_model.bin",)
 FULL_MODEL_PATTERNS = ("model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin", "pytorch_model-*.bin", "*.ckpt")
+MAX_ADAPTER_BYTES = 256 * 1024**2  # an IA3 adapter of RoBERTa-large is ~5 MB
 SAFETENSORS_FORMAT, CKPT_FORMAT = "safetensors (MindNLP 0.5)", "MindSpore checkpoint (MindNLP 0.4)"
 
 
@@ -168,11 +171,31 @@ def describe_weights(path: Path) -> dict:
     return info
 
 
+def weights_file(folder: Path) -> Path | None:
+    """The weights file the grader reads beside an adapter_config.json, if any."""
+    return next((folder / name for name in (WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS) if (folder / name).exists()), None)
+
+
+def unsafe_to_copy(folder: Path) -> str | None:
+    """Why the run's adapter files must not be copied (a link, a FIFO, a device, too large), or None."""
+    for name in (CONFIG, WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS):
+        path = folder / name
+        if not os.path.lexists(path):
+            continue
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return f"{name} is not a regular file (a link, FIFO or device); the grader copies only plain files"
+        if info.st_size > MAX_ADAPTER_BYTES:
+            return f"{name} is {info.st_size:,} bytes, over the {MAX_ADAPTER_BYTES:,} an adapter may take"
+    return None
+
+
 def keep(folder: Path, dest: Path) -> Path:
-    """Copy only the files the grader reads into the evidence folder (emptied first)."""
+    """Copy only the files the grader reads into the evidence folder (emptied first); call
+    unsafe_to_copy first."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True, exist_ok=True)
     for name in (CONFIG, WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS):
         if (folder / name).is_file():
-            shutil.copy2(folder / name, dest / name)
+            shutil.copyfile(folder / name, dest / name, follow_symlinks=False)
     return dest

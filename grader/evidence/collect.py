@@ -15,6 +15,7 @@ from grader.evidence import adapter as adapter_io
 from grader.evidence import diagnose, evaluation
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, PROBE_DIR, Evidence
+from grader.intake.handed_in import digest
 from grader.intake.workspace import Workspace
 from grader.run import devices, notebook
 from grader.run.execute import RunOutcome
@@ -38,12 +39,13 @@ def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path
     ev.diagnoses = diagnose.diagnose(
         stderr, outcome.record.exit_code, outcome.record.timed_out, notebook.summary(ev.notebook, outcome.record.timed_out)
     )
-    _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir)
+    _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir, ws.handed_in)
     return stdout, stderr
 
 
-def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -> None:
-    found = adapter_io.find(list(roots.values()))
+def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path, handed_in: dict[str, str]) -> None:
+    """The newest adapter this run wrote; ones handed in with the submission (same content,
+    wherever the run put them) and ones unsafe to copy are named and ignored."""
     ev.searched = [f"{label} and below" for label in roots]
 
     def shown(folder: Path) -> str:
@@ -53,11 +55,22 @@ def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path) -
                 return label if rel == "." else f"{label}/{rel}"
         return str(folder)
 
-    if found:
-        ev.adapter_found_at = shown(found[0])
-        ev.other_adapters = [shown(f) for f in found[1:]]
-        ev.adapter_dir = str(adapter_io.keep(found[0], evidence_dir / ADAPTER_DIR))
-    else:
+    usable = []
+    for folder in adapter_io.find(list(roots.values())):
+        reason = adapter_io.unsafe_to_copy(folder)
+        weights = adapter_io.weights_file(folder)
+        original = handed_in.get(digest(weights)) if reason is None and weights is not None else None
+        if original:
+            reason = f"identical to {original} as handed in: an adapter in the submission is not this run's training"
+        if reason:
+            ev.ignored_adapters.append({"path": shown(folder), "reason": reason})
+        else:
+            usable.append(folder)
+    if usable:
+        ev.adapter_found_at = shown(usable[0])
+        ev.other_adapters = [shown(f) for f in usable[1:]]
+        ev.adapter_dir = str(adapter_io.keep(usable[0], evidence_dir / ADAPTER_DIR))
+    elif not ev.ignored_adapters:
         files = adapter_io.full_model_files(list(roots.values()))
         ev.full_models = [adapter_io.describe_weights(p) | {"path": shown(p.parent) + "/" + p.name} for p in files]
 

@@ -34,6 +34,8 @@ class Evidence:
     test_evaluation_error: str | None = None
     full_models: list[dict] = field(default_factory=list)  # whole-model weights found instead of an adapter
     probe_dir: str | None = None  # the probe's record, copied into the evidence folder
+    ignored_adapters: list[dict] = field(default_factory=list)  # {"path", "reason"}: found but not graded
+    not_copied: list[str] = field(default_factory=list)  # the grader's own output folders left out of the run
 
     def summary(self) -> str:
         if self.entry_problem:

@@ -8,12 +8,13 @@ as the submission is its own entry point.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomllib
 
 from grader.errors import CannotGrade
+from grader.intake.handed_in import is_grader_output, weights_digests
 
 MANIFEST = "submission.toml"
 CONVENTIONAL_ENTRIES = ("train.py", "main.py")
@@ -29,6 +30,8 @@ class Workspace:
     root: Path
     entry: Path | None
     entry_problem: str | None  # why no entry point was found
+    handed_in: dict[str, str] = field(default_factory=dict)  # sha256 -> path of every weights file handed in
+    not_copied: tuple[str, ...] = ()  # the grader's own output folders found in the submission
 
 
 def find_entry(folder: Path) -> Path:
@@ -59,18 +62,31 @@ def find_entry(folder: Path) -> Path:
 
 
 def prepare(submission: Path, dest: Path) -> Workspace:
-    """Copy the submission into `dest` (the original is never touched) and find its entry."""
+    """Copy the submission into `dest` (the original is never touched), leaving out the grader's
+    own output folders, fingerprint what it holds, and find its entry."""
     submission = submission.expanduser()
     if not submission.exists():
         raise CannotGrade(f"submission {submission} does not exist")
+    skipped: list[str] = []
     if submission.is_file():
         if submission.suffix not in (".py", ".ipynb"):
             raise CannotGrade(f"{submission} is not a folder, a .py script, a .ipynb notebook, a .zip or a git repository")
         dest.mkdir(parents=True)
         shutil.copy2(submission, dest / submission.name)
     else:
-        shutil.copytree(submission, dest, ignore=IGNORED, symlinks=True)
+
+        def ignore(folder: str, names: list[str]) -> set[str]:
+            ours = {
+                n
+                for n in names
+                if (Path(folder) / n).is_dir() and not (Path(folder) / n).is_symlink() and is_grader_output(Path(folder) / n)
+            }
+            skipped.extend(str((Path(folder) / n).relative_to(submission)) for n in sorted(ours))
+            return set(IGNORED(folder, names)) | ours
+
+        shutil.copytree(submission, dest, ignore=ignore, symlinks=True)
+    common = {"handed_in": weights_digests(dest), "not_copied": tuple(skipped)}
     try:
-        return Workspace(dest, find_entry(dest), None)
+        return Workspace(dest, find_entry(dest), None, **common)
     except NoEntryPoint as exc:
-        return Workspace(dest, None, str(exc))
+        return Workspace(dest, None, str(exc), **common)

@@ -8,6 +8,7 @@ test's `visibility` itself. Instructor-only: report-instructor.html, gradebook.c
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
         with open(github_output, "a", encoding="utf-8") as handle:
             handle.write(f"result={classroom.encode(scored)}\n")
     return written
+
+
+def write_not_graded(out_dir: Path, reason: str) -> Path:
+    """results.json for a submission the grader failed on: says so instead of leaving nothing
+    (or an old result) for Gradescope or a CI step to read."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    message = f"The grader could not grade this submission because of an error of its own, not of the submission: {reason}"
+    return _text(
+        out_dir / RESULTS,
+        json.dumps({"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}, indent=2) + "\n",
+    )
 
 
 def _text(path: Path, text: str) -> Path:

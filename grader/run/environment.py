@@ -20,7 +20,8 @@ PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "SSL_CERT_FILE")
 
 def student_variables(profile: Profile, model_dir: Path, files: dict[str, Path], output: Path) -> dict[str, str]:
     """The documented contract between the grader and a submission (see README)."""
-    return {
+    hidden_test = {"GRADER_TEST_FILE": str(files["test"])} if "test" in files else {}
+    return hidden_test | {
         "GRADER_MODEL_DIR": str(model_dir),
         "GRADER_DATA_DIR": str(files["train"].parent),
         "GRADER_TRAIN_FILE": str(files["train"]),

@@ -1,5 +1,6 @@
 """Checks judged on stored evidence with thresholds that count (the roberta-large calibration)."""
 
+import json
 from dataclasses import replace
 from html.parser import HTMLParser
 
@@ -16,6 +17,7 @@ from grader.outputs import gradescope, report
 from grader.run.runner import RunRecord
 from grader.scoring import rubric
 from grader.scoring.score import score
+from tests.helpers import SUBMISSIONS
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_unloadable_adapter_fails_the_metric_checks_with_the_reason(tmp_path, la
 def test_crash_message_is_the_last_exception_line_not_what_was_printed(tmp_path, large_calibration):
     found = by_id(judge_checks(evidence(tmp_path, exit_code=1), large_calibration))
     assert found["run"].status == FAILED and "RuntimeError: out of memory" in found["run"].message
-    assert found["budget"].status == PASSED
+    assert found["budget"].status == NOT_RUN and "failed after 12.5 s (status 1)" in found["budget"].message
 
 
 def test_gradescope_results_and_html_report(tmp_path, large_calibration):
@@ -125,3 +127,18 @@ def test_every_check_is_declared_once_with_a_title_and_a_basis():
     assert all(spec.title and spec.basis for spec in registry.REGISTRY.values())
     with pytest.raises(ValueError, match="declared twice"):
         registry.check("run", "again", registry.RUN_RECORD)(lambda f, c: None)
+
+
+def test_an_error_of_the_grader_exits_3_and_results_json_says_not_graded(tmp_path, monkeypatch, capsys):
+    from grader.evidence import collect
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("evaluation process vanished")
+
+    monkeypatch.setattr(collect, "evaluate", broken)  # a fault inside the grader, after the student's run
+    out = tmp_path / "out"
+    assert cli.main([str(SUBMISSIONS / "crash"), "--profile", "tiny", "--out", str(out)]) == 3
+    results = json.loads((out / "results.json").read_text())
+    assert results["extra_data"]["gradable"] is False and "RuntimeError: evaluation process vanished" in results["output"]
+    assert "error of its own, not of the submission" in results["output"]
+    assert "internal error of the grader" in capsys.readouterr().err

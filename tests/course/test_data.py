@@ -34,11 +34,14 @@ def test_missing_data_dir_says_how_to_fix(monkeypatch, tmp_path):
         data.locate(tmp_path)
 
 
-def test_student_copy_holds_no_test_split_and_honours_the_limit(tmp_path, mrpc_dir):
+def test_student_copy_holds_no_test_label_and_honours_the_limit(tmp_path, mrpc_dir):
     files = data.write_student_copy(mrpc_dir, tmp_path, train_limit=100)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl", "validation.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.jsonl", "train.jsonl", "validation.jsonl"]
     assert len(data.load_split(tmp_path, "train")) == 100
     assert files["validation"].read_text().count("\n") == 408
+    given, held = data.load_split(tmp_path, "test"), data.load_split(mrpc_dir, "test")
+    assert {row["label"] for row in given} == {-1} and {row["label"] for row in held} == {0, 1}
+    assert [(r["sentence1"], r["sentence2"], r["idx"]) for r in given] == [(r["sentence1"], r["sentence2"], r["idx"]) for r in held]
 
 
 def test_hub_source_fails_offline_with_a_way_out(monkeypatch, tmp_path):

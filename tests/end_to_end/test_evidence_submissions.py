@@ -64,7 +64,7 @@ def test_made_up_accuracy_is_flagged_for_the_instructor_only_and_grading_is_repe
     assert tests["test_metrics"]["visibility"] == "hidden"
     # nothing changed, so "stayed frozen" would be vacuous: not judged rather than credited
     assert statuses["frozen_base"] == NOT_RUN and "no parameter changed" in tests["frozen_base"]["output"]
-    assert statuses["trainable_set"] == PASSED
+    assert statuses["trainable_set"] == NOT_RUN and "no training whose trainable set" in tests["trainable_set"]["output"]
     assert "0 forward passes in training mode" in report
     # nothing hidden reaches the student's report: no comparison with the claim, no test-split numbers
     test_measured = tests["test_metrics"]["extra_data"]["measured"]["test"]

@@ -34,7 +34,7 @@ def test_unmodified_hub_notebook_trains_offline_and_passes(tmp_path):
     assert evidence["source"]["kind"] == "folder" and evidence["entry"] == "ia3_mrpc.ipynb"
     assert evidence["adapter_found_at"] == "submission folder/roberta-large-ia3-mrpc"
     assert evidence["notebook"]["status"] == "completed" and evidence["notebook"]["original_kernel"] == "mindspore"
-    assert "offline: load_dataset('glue/mrpc') served from local files (train, validation)" in stderr
+    assert "offline: load_dataset('glue/mrpc') served from local files (train, validation, test)" in stderr
     assert "offline: evaluate.load('glue/mrpc') served by a local accuracy+f1 metric" in stderr
     assert "num_rows: 128" in stdout  # the tiny profile's training copy, served under the hub name
     assert "trainable params: 4,930" in stdout

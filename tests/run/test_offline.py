@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from grader.course import data
 from grader.evidence import metrics
 from grader.run import offline
 from grader.run.inject import SITE_DIR
@@ -69,7 +70,7 @@ def test_stand_in_mindnlp_04_dataset_loader_gets_the_local_splits(tmp_path):
 
 
 def test_real_datasets_and_evaluate_are_served_locally_with_the_same_metric(tmp_path, mrpc_dir):
-    files = {split: mrpc_dir / f"{split}.jsonl" for split in ("train", "validation")}
+    files = data.write_student_copy(mrpc_dir, tmp_path / "student-copy", None)  # what a run is given
     rows = [json.loads(line) for line in (mrpc_dir / "validation.jsonl").read_text().splitlines()]
     labels = [r["label"] for r in rows]
     predictions = [(r["idx"] * 7) % 3 != 0 for r in rows]  # a fixed, imperfect prediction
@@ -89,18 +90,23 @@ def test_real_datasets_and_evaluate_are_served_locally_with_the_same_metric(tmp_
             "metric.add_batch(predictions=preds[100:], references=refs[100:])\n"
             "print(json.dumps(metric.compute()))\n"
             "print(json.dumps(evaluate.load('accuracy').compute(predictions=preds, references=refs)))\n"
+            "print(sorted(set(ds['test']['label'])), len(set(ds['test']['sentence1'])) > 1000)\n"
+            "try:\n    metric.compute(predictions=[0] * 5, references=ds['test']['label'][:5])\n"
+            "except ValueError as exc:\n    print('refused:', exc)\n"
         ),
         files,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout.splitlines()
-    assert json.loads(out[0]) == {"train": 3668, "validation": 408}
+    assert json.loads(out[0]) == {"train": 3668, "validation": 408, "test": 1725}
     assert out[1] == "['not_equivalent', 'equivalent']"
     expected = metrics.classification(labels, [int(p) for p in predictions])
     glue = json.loads(out[2])
     assert set(glue) == {"accuracy", "f1"}
     assert abs(glue["accuracy"] - expected["accuracy"]) < 1e-12 and abs(glue["f1"] - expected["f1"]) < 1e-12
     assert json.loads(out[3]) == {"accuracy": glue["accuracy"]}
+    assert out[4] == "[-1] True"  # the test split's sentences, its labels held back as GLUE does
+    assert out[5].startswith("refused: the references hold label -1: the grader serves MRPC's test split with its labels held back")
 
 
 def test_hub_cache_makes_model_names_resolve_to_the_local_model(tmp_path, tiny_model_dir):

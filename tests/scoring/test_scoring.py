@@ -101,7 +101,7 @@ def test_informational_checks_stay_informational(graded, tiny, tmp_path):
 
 
 def test_absent_and_unscored_checks(graded, tiny, tmp_path):
-    result = judged(graded["crash"], tiny)
+    result = judged(graded["good"], tiny)
     result.checks = [c for c in result.checks if c.id != "collapse"]  # judged before the grader had this check
     scored = scoring.score(result, write_rubric(tmp_path, "  - {check: budget, points: 3}\n  - {check: collapse, points: 5}\n"))
     absent = next(c for c in scored.criteria if c.check == "collapse")
@@ -111,7 +111,7 @@ def test_absent_and_unscored_checks(graded, tiny, tmp_path):
     assert {c.check for c in scored.unscored} == {c.id for c in result.checks} - {"budget"}
     assert all(c.score == c.max_score == 0 and not c.required for c in scored.unscored)
     assert any("`collapse` has no check" in w for w in scored.warnings)
-    run_required = scoring.score(result, write_rubric(tmp_path, "  - {check: run, points: 3}\n"))
+    run_required = scoring.score(judged(graded["crash"], tiny), write_rubric(tmp_path, "  - {check: run, points: 3}\n"))
     assert not run_required.passed and run_required.verdict == "failed"
 
 

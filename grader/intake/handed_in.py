@@ -1,0 +1,44 @@
+"""What the submission held as handed in, so that nothing in it is mistaken for the run's work.
+
+Two things: the grader's own output folders found inside a submission (a student who ran
+`grade .` in their folder has `grade-results/` there) are never copied into the run; and every
+weights file the submission holds is fingerprinted by content, so an adapter the run "saves" by
+copying a committed one, wherever it puts it, is recognised as handed in, not trained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+GRADER_OUTPUT_NAMES = ("grade-results",)
+GRADER_OUTPUT_MARKERS = ("scored.json", os.path.join("evidence", "evidence.json"))
+WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".bin", ".pt", ".pth", ".npz")
+CHUNK = 1 << 20
+
+
+def is_grader_output(folder: Path) -> bool:
+    """A folder the grader wrote: by its default name, or by the files it always writes."""
+    return folder.name in GRADER_OUTPUT_NAMES or any((folder / marker).is_file() for marker in GRADER_OUTPUT_MARKERS)
+
+
+def digest(path: Path) -> str:
+    """sha256 of a regular file's content (links are not followed)."""
+    h = hashlib.sha256()
+    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as handle:
+        while chunk := handle.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_digests(root: Path) -> dict[str, str]:
+    """sha256 -> relative path of every regular weights file under `root`."""
+    found: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if path.suffix in WEIGHT_SUFFIXES and path.is_file() and not path.is_symlink():
+                found.setdefault(digest(path), path.relative_to(root).as_posix())
+    return found
