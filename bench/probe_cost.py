@@ -18,6 +18,7 @@ from pathlib import Path
 from grader.course import data, model_files, profiles
 from grader.run import environment
 from grader.run.inject import SITE_DIR
+from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ROOT / "submissions" / "good"
@@ -57,11 +58,12 @@ def run_good(with_probe: bool, work: Path) -> float:
     output.mkdir()
     variables = environment.student_variables(profile, model_files.ensure(profile, data.locate()), files, output)
     env = environment.student_env(work, variables, profile.device, profile.seed, ("probe",) if with_probe else ())
-    if with_probe:
-        env["GRADER_PROBE_DIR"] = str(work / "probe")
-    started = time.monotonic()
-    subprocess.run([sys.executable, "train.py"], cwd=GOOD, env=env, check=True, capture_output=True)
-    return time.monotonic() - started
+    with ProbeChannel(work / "probe.sock", work / "probe") as channel:
+        if with_probe:
+            env[SOCKET_ENV] = str(channel.path)
+        started = time.monotonic()
+        subprocess.run([sys.executable, "train.py"], cwd=GOOD, env=env, check=True, capture_output=True)
+        return time.monotonic() - started
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from grader.course import calibration, model_files
 from grader.course.profiles import Profile
 from grader.evidence import collect
 from grader.evidence.findings import Findings
-from grader.evidence.record import LOGS_DIR, Evidence
+from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
 from grader.outputs import files
 from grader.run import devices, environment, execute
@@ -76,7 +76,9 @@ def run_and_measure(
         local = Path(str(submission)).expanduser()
         hide = [evidence_dir.parent, evidence_dir.parent.parent, *map(Path, options.hide)]
         hide += [local, local.absolute().parent] if local.exists() else []
-        request = execute.RunRequest(profile, model_dir, mrpc_dir, device, python, budget, evidence_dir / LOGS_DIR, tuple(hide))
+        request = execute.RunRequest(
+            profile, model_dir, mrpc_dir, device, python, budget, evidence_dir / LOGS_DIR, evidence_dir / PROBE_DIR, tuple(hide)
+        )
         logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
         findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
         ev.save(evidence_dir)

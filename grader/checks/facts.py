@@ -71,6 +71,8 @@ def facts(f: Findings) -> list[dict]:
         )
         for problem in record.problems:
             add(problem, OBSERVED)
+        for inconsistency in record.inconsistencies:
+            add(f"not trusted: {inconsistency}", OBSERVED)
     if adapter is not None and not adapter.problem:
         add(
             f"adapter read from {ev.adapter_found_at} ({adapter.format}): {len(adapter.tensors)} tensors, "

@@ -20,6 +20,10 @@ IA3_HINT = "IA3 trains only its vectors and the classifier head; leave every oth
 def _no_record(record: ProbeRecord | None) -> str | None:
     if record is None:
         return "the grader's probe left no record (the run did not start Python, or the probe was not installed)"
+    if record.inconsistencies:
+        return f"the probe's record is inconsistent, so it is not trusted: {record.inconsistencies[0]}" + (
+            f" (and {len(record.inconsistencies) - 1} more)" if len(record.inconsistencies) > 1 else ""
+        )
     if not record.models:
         where = " or ".join(record.attached) or "peft (never imported)"
         return f"no PEFT model was built in the run (the probe watched {where}), so there was nothing to observe"

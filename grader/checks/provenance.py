@@ -49,6 +49,8 @@ def ia3_changed(model: ModelRecord, snapshot: Snapshot) -> list[str]:
 
 def untrained_reason(record: ProbeRecord | None, adapter: Adapter) -> str | None:
     """Why the saved adapter is not the product of training observed in this run, or None."""
+    if record is not None and record.inconsistencies:
+        return f"the probe's record is inconsistent ({record.inconsistencies[0]}), so the saved adapter cannot be tied to training"
     if record is None or not record.models:
         return "the grader's probe observed no PEFT model in this run, so the saved adapter cannot be tied to any training in it"
     match = find_match(record, adapter)

@@ -14,7 +14,7 @@ from grader.errors import CannotGrade
 from grader.evidence import adapter as adapter_io
 from grader.evidence import diagnose, evaluation
 from grader.evidence.findings import Findings, read_logs
-from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, PROBE_DIR, Evidence
+from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
 from grader.intake.handed_in import digest
 from grader.intake.workspace import Workspace
 from grader.run import devices, notebook
@@ -29,7 +29,7 @@ def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path
     ev.run, ev.hidden = outcome.record, outcome.hidden
     if outcome.record is None:
         return "", ""
-    ev.probe_dir = _keep_probe_record(outcome.probe_dir, evidence_dir)
+    ev.probe_dir = str(outcome.probe_dir) if any(outcome.probe_dir.glob("probe-*.jsonl")) else None
     if outcome.notebook_dir:
         ev.notebook = notebook.read(outcome.notebook_dir)
         executed = outcome.notebook_dir / notebook.EXECUTED
@@ -73,18 +73,6 @@ def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path, h
     elif not ev.ignored_adapters:
         files = adapter_io.full_model_files(list(roots.values()))
         ev.full_models = [adapter_io.describe_weights(p) | {"path": shown(p.parent) + "/" + p.name} for p in files]
-
-
-def _keep_probe_record(source: Path, evidence_dir: Path) -> str | None:
-    files = sorted(source.glob("probe-*.jsonl")) if source.is_dir() else []
-    if not files:
-        return None
-    dest = evidence_dir / PROBE_DIR
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    for path in files:
-        shutil.copy2(path, dest / path.name)
-    return str(dest)
 
 
 def evaluate(

@@ -95,7 +95,8 @@ class ProbeRecord:
     attached: list[str] = field(default_factory=list)  # packages patched, e.g. peft, mindnlp.peft
     models: list[ModelRecord] = field(default_factory=list)
     end: str | None = None  # exit | terminated | None: killed without a last word
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what a killed run or the probe itself leaves: noted
+    inconsistencies: list[str] = field(default_factory=list)  # what the probe cannot have written: distrusted
 
     def main_model(self) -> ModelRecord | None:
         """The model that trained most; ties go to one that was saved, then to the first built."""
@@ -113,41 +114,80 @@ def _params(rows: list) -> dict[str, Param]:
 
 
 def load(folder: Path) -> ProbeRecord | None:
-    """All probe files in `folder` (one per process); None when the probe wrote nothing."""
+    """All probe files in `folder` (one per connection, named by the peer's pid); None when the
+    probe sent nothing. What cannot have come from the probe is left out and named in
+    `inconsistencies`: a line claiming another pid, a gap or repeat in the sequence, a snapshot of
+    a model never built, time or training steps running backwards."""
     files = sorted(Path(folder).glob("probe-*.jsonl")) if folder and Path(folder).is_dir() else []
     if not files:
         return None
     record = ProbeRecord([f.name for f in files])
     models: dict[tuple[int, int], ModelRecord] = {}
     for path in files:
-        lines = path.read_text(errors="replace").splitlines()
-        for number, line in enumerate(lines, 1):
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                record.problems.append(f"{path.name} line {number} is incomplete (the process was killed while writing it)")
-                continue
-            kind, pid = event.get("event"), event.get("pid")
-            key = (pid, event.get("model"))
-            if kind == "start":
-                record.started = True
-            elif kind == "attached":
-                record.attached.append(event.get("package", "?"))
-            elif kind == "created":
-                model = ModelRecord(pid, event["model"], event.get("class", "?"), event.get("config", {}))
-                model.snapshots.append(Snapshot("created", event["t"], 0, _params(event["parameters"])))
-                models[key] = model
-            elif kind == "snapshot" and key in models:
-                models[key].snapshots.append(
-                    Snapshot(
-                        event["reason"], event["t"], event.get("train_forwards", 0), _params(event["parameters"]), event.get("directory")
-                    )
-                )
-            elif kind == "loss" and key in models:
-                models[key].losses.append(float(event["loss"]))
-            elif kind == "end":
-                record.end = event.get("reason")
-            elif kind == "probe_error":
-                record.problems.append(f"probe error in {event.get('where')}: {event.get('error')}")
+        _read_file(path, record, models)
     record.models = list(models.values())
+    for model in record.models:
+        steps = [s.train_forwards for s in model.snapshots]
+        if steps != sorted(steps):
+            record.inconsistencies.append(f"{model.label()}: the count of training steps goes backwards ({steps})")
     return record
+
+
+def _read_file(path: Path, record: ProbeRecord, models: dict[tuple[int, int], ModelRecord]) -> None:
+    named = path.stem.removeprefix("probe-").split("-")[0]  # probe-PID-N: N-th connection, from PID
+    sender = int(named) if named.isdigit() else None
+    lines = path.read_text(errors="replace").splitlines()
+    expected_seq, last_t = 1, float("-inf")
+    for number, line in enumerate(lines, 1):
+        where = f"{path.name} line {number}"
+        try:
+            event = json.loads(line)
+            kind, pid, seq, t = event["event"], event["pid"], event["seq"], float(event["t"])
+        except json.JSONDecodeError:
+            if number == len(lines):
+                record.problems.append(f"{where} is incomplete (the process was killed while writing it)")
+            else:
+                record.inconsistencies.append(f"{where} is not a complete record")
+            continue
+        except (KeyError, TypeError, ValueError):
+            record.inconsistencies.append(f"{where} is not a record the probe writes")
+            continue
+        if pid != sender:
+            record.inconsistencies.append(f"{where} claims pid {pid}, but was sent by pid {sender}: left out")
+            continue
+        if seq != expected_seq:
+            record.inconsistencies.append(f"{where} has sequence number {seq} where {expected_seq} was due: lines are missing or repeated")
+        if t < last_t:
+            record.inconsistencies.append(f"{where} goes back in time ({t} s after {last_t} s)")
+        expected_seq, last_t = seq + 1, t
+        try:
+            _apply(event, kind, (pid, event.get("model")), record, models, where)
+        except (KeyError, TypeError, ValueError) as exc:
+            record.inconsistencies.append(f"{where}: malformed {kind} record ({type(exc).__name__}: {exc})")
+
+
+def _apply(event: dict, kind: str, key: tuple, record: ProbeRecord, models: dict, where: str) -> None:
+    if kind == "start":
+        record.started = True
+    elif kind == "attached":
+        record.attached.append(event.get("package", "?"))
+    elif kind == "created":
+        if key in models:
+            record.inconsistencies.append(f"{where} builds model {key[1]} of pid {key[0]} a second time")
+            return
+        model = ModelRecord(key[0], event["model"], event.get("class", "?"), event.get("config", {}))
+        model.snapshots.append(Snapshot("created", event["t"], 0, _params(event["parameters"])))
+        models[key] = model
+    elif kind in ("snapshot", "loss") and key not in models:
+        record.inconsistencies.append(f"{where} is a {kind} of model {key[1]}, which was never built")
+    elif kind == "snapshot":
+        snapshot = Snapshot(
+            event["reason"], event["t"], event.get("train_forwards", 0), _params(event["parameters"]), event.get("directory")
+        )
+        models[key].snapshots.append(snapshot)
+    elif kind == "loss":
+        models[key].losses.append(float(event["loss"]))
+    elif kind == "end":
+        record.end = event.get("reason")
+    elif kind == "probe_error":
+        record.problems.append(f"probe error in {event.get('where')}: {event.get('error')}")

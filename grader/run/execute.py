@@ -11,6 +11,7 @@ from grader.course import data
 from grader.course.profiles import Profile
 from grader.intake.workspace import Workspace
 from grader.run import devices, environment, notebook, offline, runner
+from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
 HOOKS = (offline.HOOK, "importorder", "probe")
@@ -27,6 +28,7 @@ class RunRequest:
     python: str
     budget: float
     logs: Path  # where stdout and stderr are kept (inside the evidence folder)
+    probe_records: Path  # where the probe's record is written as it arrives (inside the evidence folder)
     hide: tuple[Path, ...] = ()  # grader paths the run must not read
 
 
@@ -35,7 +37,7 @@ class RunOutcome:
     """Where the run left its traces, inside the private folder (valid until it is removed)."""
 
     output_dir: Path  # $GRADER_OUTPUT_DIR
-    probe_dir: Path
+    probe_dir: Path  # the probe's record, as received by the grader
     notebook_dir: Path | None = None
     record: runner.RunRecord | None = None
     hidden: dict = field(default_factory=dict)
@@ -46,7 +48,7 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     profile = request.profile
     output = private / "output"
     output.mkdir()
-    outcome = RunOutcome(output, private / "probe")
+    outcome = RunOutcome(output, request.probe_records)
     if not ws.entry:
         return outcome
     files = data.write_student_copy(request.mrpc_dir, private / "data", profile.train_limit)
@@ -55,7 +57,8 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     variables.update(devices.environment(request.device, private))
     env = environment.student_env(private, variables, request.device.target, profile.seed, HOOKS)
     env["PYTHONPATH"] = ":".join([env["PYTHONPATH"], *devices.extra_pythonpath(request.device)])
-    env["GRADER_PROBE_DIR"] = str(outcome.probe_dir)  # outside the student's workspace
+    channel = ProbeChannel(private / "probe.sock", request.probe_records)
+    env[SOCKET_ENV] = str(channel.path)
     python = Path(request.python)
     needed = [private, request.model_dir, GRADER_DIR, python.absolute().parent.parent, python.resolve().parent.parent]
     box, outcome.hidden = environment.sandbox_for(profile, request.device, [request.mrpc_dir, *request.hide], needed, request.model_dir)
@@ -63,5 +66,8 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     if ws.entry.suffix == ".ipynb":
         outcome.notebook_dir = private / "notebook"
         command = notebook.command(request.python, ws.entry, outcome.notebook_dir)
-    outcome.record = runner.run_script(ws.entry, ws.root, env, request.budget, request.logs, request.python, sandbox=box, command=command)
+    with channel:  # closed once every process of the run has ended
+        outcome.record = runner.run_script(
+            ws.entry, ws.root, env, request.budget, request.logs, request.python, sandbox=box, command=command
+        )
     return outcome

@@ -59,7 +59,7 @@ def record(tmp_path: Path, saved_ia3, train_forwards=3, losses=(0.7, 0.6, 0.5)):
         },
         {"event": "end", "pid": 7, "reason": "exit"},
     ]
-    (tmp_path / "probe-7.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (tmp_path / "probe-7.jsonl").write_text("".join(json.dumps(e | {"seq": seq, "t": seq}) + "\n" for seq, e in enumerate(events, 1)))
     return probe_record.load(tmp_path)
 
 

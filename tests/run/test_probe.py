@@ -15,6 +15,7 @@ from grader.evidence import probe_record
 from grader.evidence.findings import Findings
 from grader.run import environment, runner
 from grader.run.inject import SITE_DIR
+from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
 STAND_IN = """
 import numpy as np
@@ -122,9 +123,10 @@ def run_student(tmp_path, ending="", move_base=False, budget=60):
     script.write_text(f"MOVE_BASE = {move_base}\n" + STUDENT.format(ending=textwrap.dedent(ending)))
     env = environment.student_env(tmp_path / "private", {}, "CPU", 0, ("probe",))
     env["PYTHONPATH"] = f"{SITE_DIR}:{tmp_path}"
-    env["GRADER_PROBE_DIR"] = str(tmp_path / "probe")
     env["GRADER_PROBE_INTERVAL"] = "0"  # a periodic snapshot before every training step
-    run = runner.run_script(script, tmp_path, env, budget, tmp_path / "logs")
+    with ProbeChannel(tmp_path / "probe.sock", tmp_path / "probe") as channel:
+        env[SOCKET_ENV] = str(channel.path)
+        run = runner.run_script(script, tmp_path, env, budget, tmp_path / "logs")
     return run, probe_record.load(tmp_path / "probe")
 
 
@@ -175,7 +177,7 @@ def test_a_run_killed_without_a_last_word_is_judged_on_what_was_written(tmp_path
 
 def test_no_record_and_no_model_are_reported_not_guessed(tmp_path):
     assert judged("frozen_base", None).status == NOT_RUN
-    (tmp_path / "probe-1.jsonl").write_text(json.dumps({"event": "start", "pid": 1, "t": 0}) + '\n{"event": "crea')
+    (tmp_path / "probe-1.jsonl").write_text(json.dumps({"event": "start", "pid": 1, "seq": 1, "t": 0}) + '\n{"event": "crea')
     record = probe_record.load(tmp_path)
     check = judged("trainable_set", record)
     assert check.status == NOT_RUN and "no PEFT model was built" in check.message
@@ -188,3 +190,32 @@ def test_without_the_variable_the_probe_does_nothing(tmp_path):
     script.write_text("import signal; print(signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)")
     run = runner.run_script(script, tmp_path, env, 30, tmp_path / "logs")
     assert run.exit_code == 0 and Path(run.stdout_path).read_text().strip() == "True"
+
+
+FORGER = """
+import json, os, socket
+forged = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+forged.connect(os.environ["GRADER_PROBE_SOCKET"])
+lines = [{"event": "created", "model": 1, "class": "peft.PeftModel", "config": {}, "parameters": []},
+         {"event": "snapshot", "model": 1, "reason": "exit", "train_forwards": 99, "parameters": []}]
+for seq, event in enumerate(lines, 1):  # posing as the probe of the main process
+    forged.sendall((json.dumps({"pid": 1, "seq": seq, "t": 0, **event}) + "\\n").encode())
+forged.close()
+"""
+
+
+def test_a_record_forged_over_the_channel_is_left_out_and_distrusts_the_rest(tmp_path):
+    run, record = run_student(tmp_path, FORGER)
+    assert run.exit_code == 0, (tmp_path / "logs" / "stderr.txt").read_text()
+    assert any("claims pid 1, but was sent by pid" in line for line in record.inconsistencies), record.inconsistencies
+    assert len(record.models) == 1  # the real model only
+    check = judged("frozen_base", record)
+    assert check.status == NOT_RUN and "the probe's record is inconsistent" in check.message
+
+
+def test_lines_missing_from_the_sequence_are_inconsistent(tmp_path):
+    events = [{"event": "start"}, {"event": "attached", "package": "peft"}, {"event": "end", "reason": "exit"}]
+    lines = [json.dumps({"pid": 5, "seq": seq, "t": seq, **e}) for seq, e in zip((1, 2, 4), events, strict=True)]
+    (tmp_path / "probe-5.jsonl").write_text("\n".join(lines) + "\n")
+    record = probe_record.load(tmp_path)
+    assert record.inconsistencies == ["probe-5.jsonl line 3 has sequence number 4 where 3 was due: lines are missing or repeated"]

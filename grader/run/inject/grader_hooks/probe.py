@@ -6,8 +6,10 @@ whether it is trainable, and a CRC-32 of its bytes. It records again before ever
 save_pretrained, every so often while the model trains, on a normal exit and on SIGTERM, and
 notes the loss of each training forward pass when the model returns one.
 
-Records are appended line by line to GRADER_PROBE_DIR/probe-PID.jsonl and written at once, so a
-run killed at the budget leaves everything up to its last snapshot. Standard library only at
+Records are sent line by line, at once, over a Unix socket (GRADER_PROBE_SOCKET) that the grader
+reads as the run goes: a run killed at the budget leaves everything up to its last snapshot, and
+nothing the run does afterwards can rewrite what was sent. Each process (a fork included) has its
+own connection, and every line carries a sequence number, so gaps show. Standard library only at
 import time; peft is patched when the student's code (or MindNLP) first imports it, as `peft`
 (MindNLP 0.5, Hugging Face PEFT on mindtorch) or as `mindnlp.peft` (MindNLP 0.4). The student's
 code runs in the same process and could tamper with all this: the grader treats the record as
@@ -19,6 +21,7 @@ import functools
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -27,7 +30,7 @@ import zlib
 
 from .importhooks import when_imported
 
-DIR_ENV = "GRADER_PROBE_DIR"
+SOCKET_ENV = "GRADER_PROBE_SOCKET"
 INTERVAL_ENV = "GRADER_PROBE_INTERVAL"
 PACKAGES = ("peft", "mindnlp.peft")
 COST_FACTOR = 20  # a periodic snapshot waits at least 20x its own cost: at most ~5 % overhead
@@ -35,7 +38,9 @@ MARK = "_grader_probe_patched"
 MERGES = ("merge_and_unload", "merge_adapter", "unload")  # on the tuner: they rewrite base weights on purpose
 
 _lock = threading.RLock()
-_fd = None
+_socket_path = None
+_conn = None  # (pid, socket): a forked child opens its own connection
+_seq = 0
 _start = time.monotonic()
 _min_interval = 5.0
 _fixed_interval = False  # GRADER_PROBE_INTERVAL given: snapshot exactly that often
@@ -59,14 +64,12 @@ class _Tracked:
 
 
 def install():
-    global _fd, _min_interval, _fixed_interval
-    directory = os.environ.get(DIR_ENV)
-    if not directory:
+    global _socket_path, _min_interval, _fixed_interval
+    _socket_path = os.environ.get(SOCKET_ENV)
+    if not _socket_path:
         return
     if os.environ.get(INTERVAL_ENV):
         _min_interval, _fixed_interval = float(os.environ[INTERVAL_ENV]), True
-    os.makedirs(directory, exist_ok=True)
-    _fd = os.open(os.path.join(directory, f"probe-{os.getpid()}.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     _write({"event": "start", "python": sys.version.split()[0], "unix_time": round(time.time(), 3)})
     for name in PACKAGES:
         when_imported(name, _safe(_attach))
@@ -91,13 +94,28 @@ def _safe(function):
     return wrapper
 
 
+def _connection():
+    """This process's connection to the grader, opened on first use (again after a fork)."""
+    global _conn, _seq
+    if _conn is None or _conn[0] != os.getpid():
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(_socket_path)
+        _conn, _seq = (os.getpid(), sock), 0
+    return _conn[1]
+
+
 def _write(record):
-    if _fd is None:
+    global _seq, _socket_path
+    if _socket_path is None:
         return
-    record = {"pid": os.getpid(), "t": round(time.monotonic() - _start, 3), **record}
-    line = (json.dumps(record, default=str) + "\n").encode()
     with _lock:
-        os.write(_fd, line)
+        try:
+            sock = _connection()
+            _seq += 1
+            record = {"pid": os.getpid(), "seq": _seq, "t": round(time.monotonic() - _start, 3), **record}
+            sock.sendall((json.dumps(record, default=str) + "\n").encode())
+        except OSError:  # the grader stopped listening: the record ends here
+            _socket_path = None
 
 
 def _attach(package):
