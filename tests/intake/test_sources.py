@@ -4,7 +4,7 @@ git at a deadline; and the refusals (zip entries and links leading out of the fo
 import os
 import stat
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import git
 import pytest
@@ -93,7 +93,7 @@ def test_git_repository_is_graded_at_the_last_commit_before_the_deadline(tmp_pat
     repo = git.Repo.init(tmp_path / "student-repo")
     with repo.config_writer() as cfg:
         cfg.set_value("user", "name", "Student").set_value("user", "email", "s@example.org")
-    utc = timezone.utc
+    utc = UTC
     _commit(repo, "early", datetime(2025, 5, 1, 10, 0, tzinfo=utc))
     on_time = _commit(repo, "on time", datetime(2025, 5, 1, 23, 0, tzinfo=utc))
     head = _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=utc))
@@ -108,7 +108,7 @@ def test_git_without_a_commit_before_the_deadline_says_when_the_first_was(tmp_pa
     repo = git.Repo.init(tmp_path / "student-repo")
     with repo.config_writer() as cfg:
         cfg.set_value("user", "name", "Student").set_value("user", "email", "s@example.org")
-    _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=timezone.utc))
+    _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=UTC))
     code, statuses, messages, _, _ = grade(f"file://{tmp_path / 'student-repo'}", tmp_path, "--before", "2025-05-01T00:00:00+00:00")
     assert code == 1 and statuses["run"] == FAILED
     assert "no commit on the default branch before the deadline 2025-05-01T00:00:00+00:00" in messages["run"]
