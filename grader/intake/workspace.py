@@ -16,7 +16,21 @@ from grader.errors import CannotGrade
 
 MANIFEST = "submission.toml"
 CONVENTIONAL_ENTRIES = ("train.py", "main.py")
-IGNORED = shutil.ignore_patterns(".git", "__pycache__", ".ipynb_checkpoints", ".venv")
+TOOLING = shutil.ignore_patterns(".git", "__pycache__", ".ipynb_checkpoints", ".venv")
+RESULTS_FOLDER = "grade-results"  # `grade`'s default output folder
+# What `grade` writes into every result folder (outputs/files.py SCORED, EVIDENCE_DIR): a folder
+# holding one is an earlier grading, and its kept adapter must never be taken for the student's.
+RESULT_MARKERS = ("scored.json", "evidence/evidence.json")
+
+
+def is_result_folder(path: Path) -> bool:
+    return path.name == RESULTS_FOLDER or any((path / marker).is_file() for marker in RESULT_MARKERS)
+
+
+def ignored(folder: str, names: list[str]) -> set[str]:
+    """Names not copied into the run: tooling folders, and the grader's own earlier results."""
+    skipped = set(TOOLING(folder, names))
+    return skipped | {name for name in names if is_result_folder(Path(folder) / name)}
 
 
 class NoEntryPoint(Exception):
@@ -68,7 +82,7 @@ def prepare(submission: Path, dest: Path) -> Workspace:
         dest.mkdir(parents=True)
         shutil.copy2(submission, dest / submission.name)
     else:
-        shutil.copytree(submission, dest, ignore=IGNORED, symlinks=True)
+        shutil.copytree(submission, dest, ignore=ignored, symlinks=True)
     try:
         return Workspace(dest, find_entry(dest), None)
     except NoEntryPoint as exc:
