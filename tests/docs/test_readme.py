@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from grader import cli
+from grader.commands import arguments
 from tests.helpers import ROOT, SUBMISSIONS, readme_commands
 
 README = (ROOT / "README.md").read_text()
@@ -30,7 +31,7 @@ def section(title_start: str) -> str:
 
 @pytest.mark.parametrize("name", list(cli.HANDLERS))
 def test_the_reference_names_every_option_of_every_command(name):
-    parser = cli.build_parser()._subparsers._group_actions[0].choices[name]
+    parser = arguments.build_parser()._subparsers._group_actions[0].choices[name]
     text = section(f"grade {name}")
     for action in parser._actions:
         for option in action.option_strings:
@@ -44,7 +45,7 @@ def test_one_exit_status_table_matches_the_command():
     table = README[README.index("\n## Exit status") :]
     table = table[: table.index("\n## ", 5)]
     documented = re.findall(r"^\| `(\d+)` \|", table, flags=re.M)
-    assert documented == re.findall(r"^  (\d+)\s", cli.EXIT_CODES, flags=re.M) == ["0", "1", "2", "130"]
+    assert documented == re.findall(r"^  (\d+)\s", arguments.EXIT_CODES, flags=re.M) == ["0", "1", "2", "130"]
     assert README.count("\n## Exit status") == 1
 
 
@@ -56,7 +57,7 @@ def test_each_path_has_commands():
 def run_line(line: str, cwd, env, substitutions: dict[str, str]) -> subprocess.CompletedProcess:
     for old, new in substitutions.items():
         line = line.replace(old, new)
-    argv = [os.path.expandvars(word) for word in shlex.split(line)]
+    argv = [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], word) for word in shlex.split(line)]  # as the shell would, from `env`
     assert argv[0] == "grade"
     return subprocess.run([sys.executable, "-m", "grader.cli", *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
