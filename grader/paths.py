@@ -1,11 +1,25 @@
-"""Where the project's data directories and the grader's cache live."""
+"""Where the project's data directories and the grader's cache live.
+
+The data directories (reference/, rubrics/, templates/) are found, in order: under $GRADER_HOME
+(an instructor's own copy), inside the installed package (`pip install .` puts them in
+grader/_home/), or at the top of the checkout (an editable install, the tests)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(os.environ.get("GRADER_HOME") or Path(__file__).resolve().parent.parent)
+PACKAGED_HOME = Path(__file__).resolve().parent / "_home"  # written by setup.py's build step
+CHECKOUT_HOME = Path(__file__).resolve().parent.parent
+
+
+def _home() -> Path:
+    if os.environ.get("GRADER_HOME"):
+        return Path(os.environ["GRADER_HOME"]).expanduser().resolve()
+    return PACKAGED_HOME if PACKAGED_HOME.is_dir() else CHECKOUT_HOME
+
+
+PROJECT_ROOT = _home()
 REFERENCE_DIR = PROJECT_ROOT / "reference"
 PROFILES_DIR = REFERENCE_DIR / "profiles"
 CALIBRATION_DIR = REFERENCE_DIR / "calibration"

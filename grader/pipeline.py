@@ -30,6 +30,20 @@ from grader.scoring.rubric import Rubric
 from grader.scoring.score import ScoredResult, score
 
 
+class Progress:
+    """Told of each phase of one grading (model, fetch, copy, run, evaluate, score) and, while the
+    student's program runs, of the time it has taken; a terminal shows it. This one shows nothing."""
+
+    def phase(self, name: str, detail: str = "") -> None:
+        pass
+
+    def running(self, elapsed: float, budget: float, logs: Path) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
 @dataclass
 class RunOptions:
     """How to fetch and run one submission, beyond the profile (command-line options)."""
@@ -42,26 +56,35 @@ class RunOptions:
     hide: tuple[str, ...] = field(default_factory=tuple)  # more grader paths the run must not read
 
 
-def _intake(submission: str, private: Path, options: RunOptions) -> tuple[workspace.Workspace, sources.Source | None]:
+def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
+    progress.phase("fetch", submission)
     try:
         src = sources.fetch(submission, private / "source", options.ref, options.before)
     except sources.Refused as exc:
         return workspace.Workspace(private / "work", None, f"submission refused: {exc}"), None
+    progress.phase("copy", "a private copy, without earlier results")
     return workspace.prepare(Path(src.path), private / "work"), src
 
 
 def run_and_measure(
-    submission, profile: Profile, mrpc_dir: Path, evidence_dir: Path, budget: float, options: RunOptions | None = None
+    submission,
+    profile: Profile,
+    mrpc_dir: Path,
+    evidence_dir: Path,
+    budget: float,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
 ) -> Findings:
     """Run the submission on a private copy and collect the facts; judges nothing."""
     evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
-    options = options or RunOptions()
+    options, progress = options or RunOptions(), progress or Progress()
+    progress.phase("model", f"{profile.name} base model")
     model_dir = model_files.ensure(profile, mrpc_dir)
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
     private = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
-        ws, src = _intake(str(submission), private, options)
+        ws, src = _intake(str(submission), private, options, progress)
         evidence_dir.mkdir(parents=True, exist_ok=True)  # only once there is a submission to grade
         ev = Evidence(
             str(submission),
@@ -79,7 +102,10 @@ def run_and_measure(
         request = execute.RunRequest(
             profile, model_dir, mrpc_dir, device, python, budget, evidence_dir / LOGS_DIR, evidence_dir / PROBE_DIR, tuple(hide)
         )
+        request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
+        progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
         logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
+        progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
         findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
         ev.save(evidence_dir)
         return findings
@@ -103,11 +129,15 @@ def grade(
     rubric: Rubric | None = None,
     submitted_at: str | None = None,
     student: str = "",
+    progress: Progress | None = None,
 ) -> ScoredResult:
     rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     cal = calibration.load_for(profile.name)
     started = time.monotonic()
-    findings = run_and_measure(submission, profile, mrpc_dir, out_dir / files.EVIDENCE_DIR, budget or profile.budget_seconds, options)
+    progress = progress or Progress()
+    evidence = out_dir / files.EVIDENCE_DIR
+    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, progress)
+    progress.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
     result.student = student
     source = findings.evidence.source or {}
@@ -115,4 +145,6 @@ def grade(
         when, how = source["committed"], f"date of commit {source['commit'][:7]}"
     else:
         when, how = submitted.determine(submission, submitted_at)
-    return score_and_write(result, out_dir, rubric, when, how)
+    scored = score_and_write(result, out_dir, rubric, when, how)
+    progress.finished()
+    return scored

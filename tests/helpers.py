@@ -58,3 +58,13 @@ class Graded:
 def grade(source, out: Path, *extra: str, profile: str = "tiny") -> Graded:
     """`grade SOURCE --profile tiny --out OUT [extra...]`."""
     return Graded(cli.main([str(source), "--profile", profile, "--out", str(out), *extra]), Path(out))
+
+
+def readme_commands(heading: str) -> list[str]:
+    """The `grade ...` lines of the first bash block under a README heading (comments dropped)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(f"\n{heading}\n") :]
+    block = section[section.index("```bash\n") + 8 :]
+    block = block[: block.index("```")]
+    lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+    return [line for line in lines if line.startswith("grade ")]

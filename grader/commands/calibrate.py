@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import pipeline
@@ -114,7 +114,7 @@ def calibrate(profile: Profile, mrpc_dir: Path, train: bool, work_dir: Path) -> 
         raise CannotGrade(f"profile {profile.name!r} cites no reference metrics; calibrate it with training")
     return Calibration(
         profile.name,
-        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        datetime.now(UTC).isoformat(timespec="seconds"),
         versions(),
         structure(profile, mrpc_dir),
         baseline,

@@ -20,19 +20,31 @@ HIDDEN_LABEL = -1  # how GLUE marks a label it does not publish
 TSV_NAMES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
 
 
+def hub_copy() -> Path:
+    """Where `--data hub` keeps the hub's train and validation splits, once fetched."""
+    return cache_dir() / "mrpc-hub"
+
+
 def locate(explicit: str | Path | None = None) -> Path:
-    """The MRPC directory: --data, else $GRADER_MRPC_DIR; the word `hub` fetches the hub copy."""
+    """The MRPC directory, in order: --data (the word `hub` fetches the hub copy into the cache),
+    $GRADER_MRPC_DIR, the cache an earlier `--data hub` filled."""
     value = explicit or os.environ.get(ENV_VAR)
     if not value:
+        if (hub_copy() / "validation.jsonl").is_file():
+            return hub_copy()
         raise CannotGrade(
-            f"no MRPC data: pass --data DIR (or --data hub when online) or set {ENV_VAR} to a directory with "
-            "train/validation JSON lines or GLUE TSV files"
+            "no GLUE-MRPC data. Give it in one of three ways: --data DIR (a folder with train/validation "
+            f"JSON lines or GLUE's train.tsv/dev.tsv); the environment variable {ENV_VAR}=DIR; or, once, "
+            f"with network access, --data hub (fetches glue/mrpc into {hub_copy()}, used from then on)"
         )
     if str(value) == HUB:
         return materialize_hub()
     path = Path(value).expanduser().resolve()
+    where = "--data" if explicit else f"${ENV_VAR}"
+    if not path.is_dir():
+        raise CannotGrade(f"{where} names {path}, which is not a folder")
     if not (path / "train.jsonl").is_file() and not (path / "train.tsv").is_file():
-        raise CannotGrade(f"{path} holds neither train.jsonl nor train.tsv (GLUE MRPC)")
+        raise CannotGrade(f"{where} names {path}, which holds neither train.jsonl nor train.tsv (GLUE-MRPC)")
     return path
 
 
@@ -66,7 +78,7 @@ def materialize_hub() -> Path:
     """Write the `datasets` hub copy of glue/mrpc as JSON lines into the cache, once.
 
     Only train and validation: GLUE's public test split has no labels (-1)."""
-    target = cache_dir() / "mrpc-hub"
+    target = hub_copy()
     if (target / "validation.jsonl").is_file():
         return target
     try:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-
-import tomllib
 
 from grader.errors import CannotGrade
 from grader.paths import PROFILES_DIR, cache_dir
@@ -115,7 +114,14 @@ def _unknown_keys(data: dict, path: Path) -> list[str]:
 def load(name: str, model_dir: str | Path | None = None) -> Profile:
     path = PROFILES_DIR / f"{name}.toml"
     if not path.is_file():
-        raise CannotGrade(f"unknown profile {name!r}; available: {', '.join(available())}")
+        known = available()
+        if not known:
+            raise CannotGrade(
+                f"no profiles in {PROFILES_DIR}: $GRADER_HOME, when set, must hold reference/profiles/, rubrics/ and templates/"
+            )
+        hint = difflib.get_close_matches(name, known, n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise CannotGrade(f"unknown profile {name!r}{suggestion} (available: {', '.join(known)})")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:

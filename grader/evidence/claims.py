@@ -18,7 +18,10 @@ KEY = {
     "accuracy": r"(?:eval_|val_|valid_|validation_|dev_)?(?:acc|accuracy)",
     "f1": r"(?:eval_|val_|valid_|validation_|dev_)?f1(?:[ _-]?score)?",
 }
-SEPARATOR = r"""['"]?\s*(?:[:=]|\bis\b|\bof\b)?\s*"""
+# One run of spaces before an optional separator, another only after one: two adjacent `\s*`
+# would backtrack quadratically on a long run of spaces (80 KB took minutes).
+SEPARATOR = r"""['"]?\s*(?:(?:[:=]|\bis\b|\bof\b)\s*)?"""
+MAX_LINE = 4096  # a printed metric sits at the start of its line; the rest of a huge line is not read
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ def clean_lines(text: str) -> list[str]:
     text = ANSI.sub("", text)
     lines: list[str] = []
     for raw in text.split("\n"):
-        lines += [part.strip() for part in raw.split("\r") if part.strip()]
+        lines += [part.strip()[:MAX_LINE] for part in raw.split("\r") if part.strip()]
     return lines
 
 

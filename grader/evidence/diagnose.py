@@ -17,6 +17,35 @@ OFFLINE = re.compile(
     r"OfflineModeIsEnabled|couldn't connect to '?https?://|ConnectionError|Network is unreachable"
     r"|Temporary failure in name resolution|Failed to resolve"
 )
+# Gaps of MindNLP 0.5.1 on mindtorch that course code runs into (docs: the MindNLP findings), each
+# with what the student can do; the course's NPUs may not have them, a CPU self-check does.
+MINDNLP_05_TRAPS = (
+    (
+        re.compile(r"has no attribute 'profiler'"),
+        "optimizer.zero_grad() needs torch.autograd.profiler, which MindNLP 0.5.1 lacks: call model.zero_grad() "
+        "or set p.grad = None for each trainable parameter",
+    ),
+    (
+        re.compile(r"No implementation for function: (?:addcdiv|raw_sgd|raw_adam\w*) on cpu"),
+        "torch.optim optimizers do not run on the CPU under MindNLP 0.5.1: write the update step by hand over the "
+        "gradients of torch.autograd.value_and_grad (as reference/ia3_mrpc.py does), or grade on the course's NPUs",
+    ),
+    (
+        re.compile(r"got to:\s*GPU|device target:\s*CPU|Torch not compiled with CUDA"),
+        "the code moves the model or tensors to a GPU ('cuda') on a run without one: leave them on the device "
+        "MindNLP chose (it reads DEVICE_TARGET), or use the device the grader gives",
+    ),
+    (
+        re.compile(r"_get_privateuse1_backend_name"),
+        "displaying a PEFT model as a cell's last expression fails under MindNLP 0.5.1 (the error is in the display, "
+        "not in a line of the cell): end the cell with print(model) or a semicolon",
+    ),
+    (
+        re.compile(r"Tensor must have device|- Dataset Pipeline Error Message:"),
+        "mindnlp.dataset (MindSpore) tensors were passed to Hugging Face code that expects mindtorch tensors: build "
+        "the batches with the Hugging Face tokenizer and datasets, or convert with torch.tensor(...)",
+    ),
+)
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
 
 
@@ -34,6 +63,7 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             f"transformers/peft on mindtorch (`import torch`, torch.autograd.value_and_grad, Hugging Face "
             f"datasets); port the code, or {INTERPRETER_HINT}"
         )
+    found += [advice for pattern, advice in MINDNLP_05_TRAPS if exit_code not in (0, None) and pattern.search(stderr)]
     if MARKER in stderr and exit_code not in (0, None):
         first = re.findall(re.escape(MARKER) + r" (\w+) was imported", stderr)[0]  # the student's own import
         found.append(f"{first} imported before mindnlp: put `import mindnlp` first, before any transformers, peft or torch import")

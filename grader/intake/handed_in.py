@@ -12,7 +12,8 @@ import hashlib
 import os
 from pathlib import Path
 
-GRADER_OUTPUT_NAMES = ("grade-results",)
+RESULTS_FOLDER = "grade-results"  # `grade`'s default output folder
+GRADER_OUTPUT_NAMES = (RESULTS_FOLDER,)
 GRADER_OUTPUT_MARKERS = ("scored.json", os.path.join("evidence", "evidence.json"))
 WEIGHT_SUFFIXES = (".safetensors", ".ckpt", ".bin", ".pt", ".pth", ".npz")
 CHUNK = 1 << 20

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -118,9 +119,12 @@ def _unzip(archive: Path, dest: Path) -> Path:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(entry) as src, target.open("wb") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
+            try:
+                with zf.open(entry) as src, target.open("wb") as out:
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, broken deflate data, a cut file
+                raise Refused(f"{archive.name} is damaged at {entry.filename!r} ({exc}); make the zip again") from None
         for name, target in links.items():
             link = dest.joinpath(*name.parts)
             link.parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,9 @@ as the submission is its own entry point.
 from __future__ import annotations
 
 import shutil
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from grader.errors import CannotGrade
 from grader.intake.handed_in import is_grader_output, weights_digests

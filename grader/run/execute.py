@@ -4,6 +4,7 @@ evidence stage's job."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,8 @@ class RunRequest:
     logs: Path  # where stdout and stderr are kept (inside the evidence folder)
     probe_records: Path  # where the probe's record is written as it arrives (inside the evidence folder)
     hide: tuple[Path, ...] = ()  # grader paths the run must not read
+    watch: Callable[[float, Path, Path], bool] | None = None  # (elapsed, logs, probe dir) -> stop now?
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a probe interval for `grade check`
 
 
 @dataclass
@@ -59,6 +62,7 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     env["PYTHONPATH"] = ":".join([env["PYTHONPATH"], *devices.extra_pythonpath(request.device)])
     channel = ProbeChannel(private / "probe.sock", request.probe_records)
     env[SOCKET_ENV] = str(channel.path)
+    env.update(request.extra_env)
     python = Path(request.python)
     needed = [private, request.model_dir, GRADER_DIR, python.absolute().parent.parent, python.resolve().parent.parent]
     box, outcome.hidden = environment.sandbox_for(profile, request.device, [request.mrpc_dir, *request.hide], needed, request.model_dir)
@@ -66,8 +70,9 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     if ws.entry.suffix == ".ipynb":
         outcome.notebook_dir = private / "notebook"
         command = notebook.command(request.python, ws.entry, outcome.notebook_dir)
+    watch = (lambda elapsed: request.watch(elapsed, request.logs, outcome.probe_dir)) if request.watch else None
     with channel:  # closed once every process of the run has ended
         outcome.record = runner.run_script(
-            ws.entry, ws.root, env, request.budget, request.logs, request.python, sandbox=box, command=command
+            ws.entry, ws.root, env, request.budget, request.logs, request.python, sandbox=box, command=command, watch=watch
         )
     return outcome

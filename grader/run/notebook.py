@@ -35,9 +35,9 @@ def summary(record: dict | None, timed_out: bool) -> str | None:
         )
     running = record.get("running")
     if timed_out and running:
-        return f"cell {running['cell']} (`{running['source']}`) never returned: it was still running when the time budget ran out"
+        return f"cell In [{running['cell']}] (`{running['source']}`) never returned: it was still running when the time budget ran out"
     failed = record.get("failed")
     if failed:
-        where = f"cell {failed['cell']}" + (f", line {failed['line']}" if failed.get("line") else "")
+        where = f"cell In [{failed['cell']}]" + (f", line {failed['line']}" if failed.get("line") else "")
         return f"{where} (`{failed['source']}`) raised {failed['ename']}: {failed['evalue']}"
     return None

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from grader.paths import REFERENCE_DIR
 

@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.run import sandbox as sandbox_mod
 
 GRACE_SECONDS = 5.0
+POLL_SECONDS = 0.5  # how often a watcher is asked while the run goes on
 
 
 @dataclass
@@ -28,6 +30,7 @@ class RunRecord:
     isolation: dict | None = None  # what sandbox_exec.py could put in force on this machine
     ended_processes: int = 0  # processes besides the main one that the grader had to end
     output_truncated: list[str] = field(default_factory=list)  # streams cut at the size cap
+    stopped_early: bool = False  # the watcher ended the run before it finished (`grade check`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,9 +45,12 @@ def run_script(
     python: str | None = None,
     sandbox: sandbox_mod.Sandbox | None = None,
     command: list[str] | None = None,
+    watch: Callable[[float], bool] | None = None,
 ) -> RunRecord:
     """Run `command` (default: the interpreter on the entry script) under the budget. Whether it
-    ends by itself or at the budget, every process it started is then ended too."""
+    ends by itself or at the budget, every process it started is then ended too. `watch` is
+    called with the elapsed seconds every POLL_SECONDS while the run goes on (progress on a
+    terminal); when it returns True the run is ended then, as at the budget."""
     logs = Path(logs).absolute()  # the child runs in `cwd`: a relative path would point elsewhere there
     logs.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
@@ -61,11 +67,20 @@ def run_script(
         "stdout": sandbox_mod.CappedCopy(proc.stdout, stdout_path, cap),
         "stderr": sandbox_mod.CappedCopy(proc.stderr, stderr_path, cap),
     }
-    timed_out = False
+    timed_out = stopped = False
     try:
-        proc.wait(timeout=budget)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+        while True:
+            left = budget - (time.monotonic() - start)
+            if left <= 0:
+                timed_out = True
+                break
+            try:
+                proc.wait(timeout=min(left, POLL_SECONDS) if watch else left)
+                break
+            except subprocess.TimeoutExpired:
+                if watch and watch(time.monotonic() - start):
+                    stopped = True
+                    break
     finally:
         ended = sandbox_mod.end_all(proc, token, GRACE_SECONDS)
     wall = round(time.monotonic() - start, 3)
@@ -83,4 +98,5 @@ def run_script(
         isolation,
         ended,
         [name for name, c in copies.items() if c.truncated],
+        stopped,
     )

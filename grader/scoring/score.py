@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from grader.checks.judge import INSTRUCTOR_ONLY_PREFIXES
 from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED, Check, GradingResult
@@ -264,5 +264,5 @@ def score(
     ]
     warnings = [f"rubric criterion `{c.check}` has no check in this result: scored 0, verdict unaffected" for c in criteria if c.absent]
     warnings += [f"check `{c.check}` is not in the rubric: reported, worth 0 points" for c in unscored]
-    moment = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    moment = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     return ScoredResult(result, rubric, criteria, unscored, late_penalty(rubric.late_policy, submitted_at, time_source), moment, warnings)

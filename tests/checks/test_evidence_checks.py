@@ -126,3 +126,9 @@ def test_hidden_checks_stay_out_of_the_students_report(tmp_path, large_calibrati
     assert "accuracy claimed" not in student  # the comparison; the student's own print may appear in the log excerpt
     assert "0.7771" in instructor and "accuracy claimed 0.9911" in instructor
     assert "What the grade rests on" in student
+
+
+def test_claims_are_read_from_huge_lines_without_backtracking():
+    assert claims.parse("accuracy" + " " * 80_000 + "x") == []  # two adjacent \\s* once made this take minutes
+    found = claims.parse("accuracy" + " " * 3_000 + ": 0.9")
+    assert [(c.metric, c.value) for c in found] == [("accuracy", 0.9)]

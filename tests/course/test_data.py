@@ -26,12 +26,29 @@ def test_unlabelled_glue_test_tsv_is_refused(tmp_path):
         data.load_split(tmp_path, "test")
 
 
-def test_missing_data_dir_says_how_to_fix(monkeypatch, tmp_path):
+def test_missing_data_gets_one_message_naming_all_three_sources(monkeypatch, tmp_path):
     monkeypatch.delenv(data.ENV_VAR)
-    with pytest.raises(CannotGrade, match="GRADER_MRPC_DIR"):
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "empty-cache"))
+    with pytest.raises(CannotGrade) as missing:
         data.locate()
+    assert all(way in str(missing.value) for way in ("--data DIR", "GRADER_MRPC_DIR=DIR", "--data hub"))
     with pytest.raises(CannotGrade, match="neither train.jsonl nor train.tsv"):
         data.locate(tmp_path)
+    with pytest.raises(CannotGrade, match="--data names .* not a folder"):
+        data.locate(tmp_path / "nowhere")
+
+
+def test_data_comes_from_the_flag_then_the_variable_then_the_hub_cache(monkeypatch, tmp_path, mrpc_dir):
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))
+    other = tmp_path / "other"
+    data.write_student_copy(mrpc_dir, other, train_limit=10)
+    monkeypatch.setenv(data.ENV_VAR, str(mrpc_dir))
+    assert data.locate(other) == other.resolve()
+    assert data.locate() == mrpc_dir
+    monkeypatch.delenv(data.ENV_VAR)
+    data.write_student_copy(mrpc_dir, data.hub_copy(), train_limit=10)  # what an earlier `--data hub` left
+    assert data.locate() == data.hub_copy()
+    assert len(data.load_split(data.locate(), "train")) == 10
 
 
 def test_student_copy_holds_no_test_label_and_honours_the_limit(tmp_path, mrpc_dir):

@@ -4,7 +4,7 @@ git at a deadline; and the refusals (zip entries and links leading out of the fo
 import os
 import stat
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import git
 import pytest
@@ -71,6 +71,28 @@ def test_zip_with_entries_or_links_leading_out_is_refused(tmp_path, members, lin
     assert not (tmp_path / "escape.py").exists() and not (tmp_path.parent / "escape.py").exists()
 
 
+@pytest.mark.parametrize("damage", ["crc", "deflate"])
+def test_a_damaged_zip_is_refused_with_a_message(tmp_path, damage):
+    body = "print('the homework')\n" * 200
+    archive = tmp_path / "hw.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("train.py", body)
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as zf:
+        info = zf.infolist()[0]
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)  # the entry's compressed data
+    if damage == "crc":
+        data[14:18] = b"\0\0\0\0"  # the local header's CRC-32; the central directory keeps its own
+        central = data.rfind(b"PK\x01\x02")
+        data[central + 16 : central + 20] = b"\0\0\0\0"
+    else:
+        data[start : start + 8] = b"\xff" * 8
+    archive.write_bytes(bytes(data))
+    code, statuses, messages, evidence, _ = grade(archive, tmp_path)
+    assert code == 1 and evidence["run"] is None
+    assert messages["run"].startswith("submission refused: hw.zip is damaged at 'train.py'") and "make the zip again" in messages["run"]
+
+
 def test_folder_with_a_link_out_is_refused(tmp_path):
     folder = tmp_path / "sub"
     folder.mkdir()
@@ -93,7 +115,7 @@ def test_git_repository_is_graded_at_the_last_commit_before_the_deadline(tmp_pat
     repo = git.Repo.init(tmp_path / "student-repo")
     with repo.config_writer() as cfg:
         cfg.set_value("user", "name", "Student").set_value("user", "email", "s@example.org")
-    utc = timezone.utc
+    utc = UTC
     _commit(repo, "early", datetime(2025, 5, 1, 10, 0, tzinfo=utc))
     on_time = _commit(repo, "on time", datetime(2025, 5, 1, 23, 0, tzinfo=utc))
     head = _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=utc))
@@ -108,7 +130,7 @@ def test_git_without_a_commit_before_the_deadline_says_when_the_first_was(tmp_pa
     repo = git.Repo.init(tmp_path / "student-repo")
     with repo.config_writer() as cfg:
         cfg.set_value("user", "name", "Student").set_value("user", "email", "s@example.org")
-    _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=timezone.utc))
+    _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=UTC))
     code, statuses, messages, _, _ = grade(f"file://{tmp_path / 'student-repo'}", tmp_path, "--before", "2025-05-01T00:00:00+00:00")
     assert code == 1 and statuses["run"] == FAILED
     assert "no commit on the default branch before the deadline 2025-05-01T00:00:00+00:00" in messages["run"]

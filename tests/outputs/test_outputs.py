@@ -6,7 +6,7 @@ import base64
 import copy
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
@@ -87,7 +87,7 @@ CLASSROOM = {  # what the autograding grading reporter reads from <RUNNER>_RESUL
         },
     },
 }
-DEADLINE = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+DEADLINE = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
 TEST_ACCURACY, TEST_F1 = 0.71739, 0.80417  # a held-out result a later grader stage would add
 HIDDEN_TEXT = ("Held-out test", "vectors moved", "IA3 vectors were trained")
 

@@ -79,3 +79,31 @@ def test_out_of_memory_is_explained(tmp_path):
     record = runner.run_script(script, tmp_path, env, 60, tmp_path / "logs", sandbox=sandbox.Sandbox(memory_bytes=1 * sandbox.GiB))
     found = diagnose.diagnose(Path(record.stderr_path).read_text(), record.exit_code, record.timed_out)
     assert record.exit_code == 1 and found and found[0].startswith("out of memory: lower the batch size")
+
+
+@pytest.mark.parametrize(
+    "stderr, advice",
+    [  # the messages MindNLP 0.5.1 gives on the CPU (the MindNLP findings, "More traps")
+        ("AttributeError: module 'mindtorch.autograd' has no attribute 'profiler'", "call model.zero_grad()"),
+        ("RuntimeError: No implementation for function: addcdiv on cpu", "torch.optim optimizers do not run on the CPU"),
+        ("RuntimeError: ... move_to ... got to:GPU, device target: CPU\n- C++ Call Stack:", "moves the model or tensors to a GPU"),
+        ("AttributeError: module 'mindtorch._C' has no attribute '_get_privateuse1_backend_name'", "cell's last expression"),
+        ("- Dataset Pipeline Error Message:\nTensor must have device", "mindnlp.dataset (MindSpore) tensors"),
+    ],
+)
+def test_mindnlp_05_traps_get_advice_a_student_can_act_on(stderr, advice):
+    found = diagnose.diagnose(f"Traceback (most recent call last):\n{stderr}\n", 1, False)
+    assert len(found) == 1 and advice in found[0]
+    assert diagnose.diagnose(f"warning: {stderr}\n", 0, False) == []  # a run that went on despite it is not diagnosed
+
+
+@pytest.mark.slow
+def test_optimizer_zero_grad_is_diagnosed_in_a_real_run(tmp_path):
+    (tmp_path / "train.py").write_text(
+        "import mindnlp\nimport torch\nw = torch.nn.Parameter(torch.ones(2))\nopt = torch.optim.SGD([w], lr=0.1)\nopt.zero_grad()\n"
+    )
+    out = tmp_path / "out"
+    assert cli.main([str(tmp_path / "train.py"), "--profile", "tiny", "--out", str(out)]) == 1
+    message = json.loads((out / "results.json").read_text())
+    run = next(t for t in message["tests"] if t["tags"][0] == "run")
+    assert "call model.zero_grad()" in run["output"]

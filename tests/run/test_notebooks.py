@@ -53,7 +53,7 @@ def test_notebook_cell_that_never_returns_is_stopped_at_the_budget_with_its_kern
     code, statuses, messages, evidence, logs = grade(nb, tmp_path, "--budget", "12")
     assert code == 1 and evidence["run"]["timed_out"]
     assert statuses["run"] == FAILED and statuses["budget"] == FAILED
-    assert "cell 3 (`import time`) never returned: it was still running when the time budget ran out" in messages["run"]
+    assert "cell In [2] (`import time`) never returned: it was still running when the time budget ran out" in messages["run"]
     kernel = int((logs / "stdout.txt").read_text().split("kernel ")[1].split()[0])
     assert not _alive(kernel)
     assert evidence["run"]["ended_processes"] >= 1  # the kernel runs in a session of its own
@@ -68,6 +68,7 @@ def test_failing_cell_is_reported_by_number_and_source_line(tmp_path):
     )
     code, statuses, messages, evidence, logs = grade(nb, tmp_path)
     assert code == 1 and statuses["run"] == FAILED
-    assert "cell 3, line 3 (`print(values[total])`) raised IndexError: list index out of range" in messages["run"]
-    assert evidence["notebook"]["failed"]["cell"] == 3 and [c["cell"] for c in evidence["notebook"]["cells"]] == [2, 3]
+    # numbered as the notebook shows it (In [2]: the second code cell), not counting the markdown cell
+    assert "cell In [2], line 3 (`print(values[total])`) raised IndexError: list index out of range" in messages["run"]
+    assert evidence["notebook"]["failed"]["cell"] == 2 and [c["cell"] for c in evidence["notebook"]["cells"]] == [1, 2]
     assert "not run" not in (logs / "stdout.txt").read_text()

@@ -107,10 +107,11 @@ def main(argv):
     save()
     client.reset_execution_trackers()
     with client.setup_kernel():
+        number = 0  # as the notebook shows it after Run All: In [n] counts the code cells that ran
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            number = index + 1
+            number += 1
             record["running"] = {"cell": number, "source": _first_line(cell.source)}
             save()
             started = time.monotonic()

@@ -1,0 +1,164 @@
+"""The `grade` command's arguments: every command and option, each with its help, and a parser
+that answers a mistyped option with the closest one. cli.py dispatches them."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+import textwrap
+
+from grader import __version__
+from grader.commands import check
+from grader.course import data
+
+EXIT_CODES = """exit status:
+  0    graded, every required criterion passed (check: nothing wrong found)
+  1    graded, a required criterion failed (check: a problem found)
+  2    could not grade: bad arguments, unknown command or option, broken rubric or roster,
+       unknown profile, missing model, data or device
+  3    an error of the grader itself, not of the submission (results.json says it was not graded)
+  130  interrupted"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that names the close match of a mistyped option before parsing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        known = list(self._option_string_actions)
+        stops = bool(self._subparsers)  # the top level: what follows the command is the command's
+        for token in args:
+            if token == "--":
+                break
+            if not token.startswith("-") or token == "-":
+                if stops:
+                    break
+                continue
+            option = token.split("=", 1)[0]
+            if option in known or (option.startswith("--") and any(k.startswith(option) for k in known)):
+                continue
+            hint = difflib.get_close_matches(option, [k for k in known if k.startswith("--")], n=1, cutoff=0.6)
+            self.error(f"unknown option {option}" + (f"; did you mean {hint[0]}?" if hint else f" (see {self.prog} --help)"))
+        return super().parse_known_args(args, namespace)
+
+
+def _profile_options(parser: argparse.ArgumentParser, default_note: str) -> None:
+    parser.add_argument("--profile", help=f"model profile: roberta-large or tiny ({default_note}; $GRADER_PROFILE)")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help=f"GLUE-MRPC folder, or `hub` to fetch it once into the cache (default ${data.ENV_VAR}, then that cache)",
+    )
+    parser.add_argument("--model-dir", metavar="DIR", help="local model folder: config.json, weights, tokenizer (overrides the profile's)")
+
+
+def _rubric_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rubric", help="rubric name in rubrics/ or a YAML path (default: default)")
+    parser.add_argument(
+        "--submitted-at", metavar="TIME", help="submission time, ISO 8601 with a time zone (default: date of the last commit touching it)"
+    )
+
+
+def _run_options(parser: argparse.ArgumentParser, default_note: str) -> None:
+    """What `grade`/`grade run` and `grade batch` share: how to fetch, run and score a submission."""
+    _profile_options(parser, default_note)
+    parser.add_argument("--budget", type=float, metavar="SECONDS", help="time budget in seconds (default: the profile's)")
+    parser.add_argument("--device", help="cpu, gpu or ascend, optionally with ids: ascend:0 (default: the profile's)")
+    parser.add_argument("--device-ids", metavar="IDS", help="physical device ids, comma-separated (same as DEVICE:IDS)")
+    parser.add_argument(
+        "--python", metavar="PATH", help="interpreter that runs the student's code (default: the profile's, else the grader's)"
+    )
+    parser.add_argument("--ref", help="git: branch, tag or commit to grade (default: the default branch)")
+    parser.add_argument(
+        "--before", metavar="TIME", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)"
+    )
+    parser.add_argument(
+        "--hide", metavar="PATH", action="append", default=[], help="another path the student's run must not read (repeatable)"
+    )
+    _rubric_options(parser)
+
+
+def build_parser() -> Parser:
+    top = Parser(
+        prog="grade",
+        usage="grade SUBMISSION [options]      (same as: grade run SUBMISSION)\n       grade COMMAND [options]\n       grade --version",
+        description="Grade IA3 fine-tuning homework (MindSpore + MindNLP, RoBERTa on GLUE-MRPC).",
+        epilog=f"`grade COMMAND --help` lists a command's options.\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"grade {__version__}")
+    commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    def command(name: str, summary_line: str, description: str = "") -> Parser:
+        text = textwrap.fill(description or summary_line, 100)
+        return commands.add_parser(
+            name,
+            prog=f"grade {name}",
+            help=summary_line,
+            description=text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command(
+        "run",
+        "grade one submission (the default: `grade SUBMISSION`)",
+        "Grade one submission: run it sandboxed and offline, check what it trained and saved, score it with a rubric, write "
+        "the reports. With nothing configured and the course model absent, it grades on the `tiny` profile and says so.",
+    )
+    run.add_argument("submission", metavar="SUBMISSION", help="folder, .py script, .ipynb notebook, .zip, or git repository (URL or path)")
+    run.add_argument(
+        "--out", metavar="DIR", help="output folder (default: grade-results/NAME here, or beside the submission when run inside it)"
+    )
+    _run_options(run, "default: roberta-large, or tiny as a self-check when its model is absent")
+    run.add_argument("--instructor", action="store_true", help="print every criterion, withheld ones included (students never see them)")
+
+    chk = command(
+        "check",
+        "quick self-check: static checks in seconds, then a few training steps on tiny",
+        "Check a submission quickly without grading it: first what can be read from the code (entry point, notebook, "
+        "MindNLP API, import order, IA3 config, where the adapter is saved, hub names), then a short run on the tiny "
+        "profile that stops after a few training steps and says which tensors the training changed.",
+    )
+    chk.add_argument("submission", metavar="SUBMISSION", help="folder, .py script, .ipynb notebook, .zip, or git repository")
+    chk.add_argument("--static", action="store_true", help="only the static checks (no run)")
+    chk.add_argument("--steps", type=int, metavar="N", default=check.STEPS, help=f"training steps to watch (default {check.STEPS})")
+    chk.add_argument(
+        "--budget",
+        type=float,
+        metavar="SECONDS",
+        default=check.BUDGET,
+        help=f"time limit of the short run in seconds (default {check.BUDGET:g})",
+    )
+    chk.add_argument("--data", metavar="DIR", help=f"GLUE-MRPC folder, or `hub` (default ${data.ENV_VAR}, then the hub cache)")
+    chk.add_argument("--python", metavar="PATH", help="interpreter that runs the student's code (default: the grader's)")
+
+    bat = command(
+        "batch",
+        "grade every student of a roster CSV, then the class summary",
+        "Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at]), then write the class summary.",
+    )
+    bat.add_argument("roster", metavar="ROSTER", help="roster CSV file")
+    bat.add_argument("--out", metavar="DIR", required=True, help="folder for one sub-folder per student, summary.html and gradebook.csv")
+    _run_options(bat, "default: roberta-large")
+
+    res = command("rescore", "judge stored evidence again with a rubric; nothing is trained")
+    res.add_argument("folders", metavar="FOLDER", nargs="+", help="folders written by `grade` (holding evidence/)")
+    res.add_argument("--profile", help="profile, when the folder does not record it")
+    res.add_argument("--out", metavar="DIR", help="write the outputs here instead of over the folder's (one folder only)")
+    res.add_argument("--instructor", action="store_true", help="print every criterion, withheld ones included")
+    _rubric_options(res)
+
+    summ = command("summary", "write a class summary.html and gradebook.csv from graded folders")
+    summ.add_argument("folders", metavar="FOLDER", nargs="+", help="folders written by `grade` or `grade rescore`")
+    summ.add_argument("--out", metavar="DIR", required=True, help="folder for summary.html and gradebook.csv")
+
+    cal = command("calibrate", "run the reference solution and store what the checks compare against")
+    _profile_options(cal, "default: roberta-large")
+    cal.add_argument("--no-train", action="store_true", help="count parameters only; take metrics from the profile's cited runs")
+    cal.add_argument("--out", metavar="FILE", help="calibration file (default reference/calibration/PROFILE.json)")
+
+    prep = command("prepare", "build a generated profile's model (tiny) into the cache, or check a local one")
+    _profile_options(prep, "default: roberta-large")
+    return top

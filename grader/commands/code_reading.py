@@ -1,0 +1,248 @@
+"""What `grade check` can tell from a submission's code without running it, in well under a
+second: the notebook is valid, the code parses, which MindNLP API it is written for, whether
+mindnlp is imported first, how IA3 is configured, where the adapter is saved, and whether the
+hub names it loads are ones the grader serves offline.
+
+This reads the code as text: a value computed at run time is not known here, so it is named as
+such rather than judged. The short run that follows observes what really happens.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course.calibration import Structure
+from grader.run.offline import CONFIG as OFFLINE_CONFIG
+
+OK, PROBLEM, WARNING, INFO = "ok", "problem", "warning", "info"
+# Modules of the MindNLP 0.4 API that 0.5 removed (as in evidence/diagnose.py).
+MINDNLP_04 = ("mindnlp.core", "mindnlp.common", "mindnlp.engine", "mindnlp._legacy", "mindnlp.abc", "mindnlp.modules")
+BEFORE_MINDNLP = ("transformers", "peft", "torch")  # as the run's import watcher (grader_hooks/importorder.py)
+LOCAL_LOADERS = {"json", "csv", "text", "parquet", "arrow", "pandas"}  # datasets' packaged builders: no hub
+SAVERS = ("save_pretrained", "save_model")
+
+
+@dataclass(frozen=True)
+class Item:
+    status: str  # ok | problem | warning | info
+    topic: str
+    text: str
+
+
+@dataclass
+class Unit:
+    """One piece of code: a .py file, or a notebook cell."""
+
+    label: str  # train.py, or notebook.ipynb cell 3
+    tree: ast.Module
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    text = "".join(source) if isinstance(source, list) else str(source)
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines())  # magics
+
+
+def read_units(root: Path, entry: Path) -> tuple[list[Unit], list[Item]]:
+    """The entry (a script, or a notebook's code cells in order), then the other .py files."""
+    units, items = [], []
+    sources: list[tuple[str, str]] = []
+    if entry.suffix == ".ipynb":
+        try:
+            notebook = json.loads(entry.read_text(encoding="utf-8"))
+            cells = notebook["cells"]
+            if not isinstance(cells, list):
+                raise TypeError("cells is not a list")
+        except (ValueError, KeyError, TypeError) as exc:
+            return [], [
+                Item(PROBLEM, "notebook", f"{entry.name} is not a valid notebook ({type(exc).__name__}: {exc}): save it again from Jupyter")
+            ]
+        code = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+        items.append(Item(OK, "notebook", f"{entry.name} is valid notebook JSON with {len(code)} code cells"))
+        sources += [(f"{entry.name} cell {n}", _cell_source(c)) for n, c in enumerate(code, 1)]
+    else:
+        sources.append((entry.name, entry.read_text(encoding="utf-8", errors="replace")))
+    others = sorted(p for p in root.rglob("*.py") if p != entry and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    sources += [(p.relative_to(root).as_posix(), p.read_text(encoding="utf-8", errors="replace")) for p in others]
+    for label, text in sources:
+        try:
+            units.append(Unit(label, ast.parse(text)))
+        except SyntaxError as exc:
+            items.append(Item(PROBLEM, "syntax", f"{label}, line {exc.lineno}: {exc.msg}"))
+    return units, items
+
+
+def _imports(tree: ast.Module) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [(node.lineno, node.module)] + [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return sorted(found)
+
+
+def _calls(tree: ast.Module, *names: str) -> list[ast.Call]:
+    def name_of(func) -> str | None:
+        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and name_of(n.func) in names]
+
+
+def _literal(node):
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
+def _of_entry(label: str, entry_name: str) -> bool:
+    return label == entry_name or label.startswith(entry_name + " cell ")
+
+
+def mindnlp_api(units: list[Unit], entry_name: str) -> list[Item]:
+    """Which MindNLP generation the code is written for, and whether the entry imports mindnlp first."""
+    modules = [(u, line, m) for u in units for line, m in _imports(u.tree)]
+    old = sorted({m for _, _, m in modules if m.startswith(MINDNLP_04)})
+    items = []
+    if old:
+        items.append(
+            Item(PROBLEM, "MindNLP API", f"written for MindNLP 0.4 ({', '.join(old)}), which MindNLP 0.5 removed: use Hugging Face "
+                 "transformers/peft after `import mindnlp` (torch.autograd.value_and_grad for gradients)")
+        )  # fmt: skip
+    entry_imports = [(u.label, line, m) for u, line, m in modules if _of_entry(u.label, entry_name)]
+    first_mindnlp = next(((label, line) for label, line, m in entry_imports if m.split(".")[0] == "mindnlp"), None)
+    if first_mindnlp is None:
+        items.append(
+            Item(
+                PROBLEM,
+                "import order",
+                f"{entry_name} never imports mindnlp: start it with `import mindnlp` (before transformers, peft, torch)",
+            )
+        )
+    else:
+        early = [(label, line, m) for label, line, m in entry_imports if m.split(".")[0] in BEFORE_MINDNLP][:1]
+        if early and (units_order(early[0][0], units), early[0][1]) < (units_order(first_mindnlp[0], units), first_mindnlp[1]):
+            label, line, module = early[0]
+            items.append(
+                Item(PROBLEM, "import order", f"{label}, line {line} imports {module} before mindnlp: move `import mindnlp` above it")
+            )
+        else:
+            items.append(Item(OK, "import order", f"mindnlp is imported first ({first_mindnlp[0]}, line {first_mindnlp[1]})"))
+        if not old:
+            items.append(Item(OK, "MindNLP API", "MindNLP 0.5 style: mindnlp first, then Hugging Face transformers/peft"))
+    return items
+
+
+def units_order(label: str, units: list[Unit]) -> int:
+    return next(i for i, u in enumerate(units) if u.label == label)
+
+
+def ia3_config(units: list[Unit], structure: Structure) -> list[Item]:
+    calls = [(u, c) for u in units for c in _calls(u.tree, "IA3Config")]
+    if not calls:
+        other = sorted(
+            {n for u in units for n in ("LoraConfig", "PrefixTuningConfig", "PromptTuningConfig", "AdaLoraConfig") if _calls(u.tree, n)}
+        )
+        why = f"found {', '.join(other)} instead" if other else "none found"
+        return [Item(PROBLEM, "IA3", f"no IA3Config(...) call ({why}): the homework fine-tunes with IA3")]
+    unit, call = calls[0]
+    where = f"{unit.label}, line {call.lineno}"
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    items = []
+    task = keywords.get("task_type")
+    task_text = ast.unparse(task) if task is not None else ""
+    if "SEQ_CLS" in task_text:
+        items.append(Item(OK, "IA3", f"IA3Config for sequence classification ({where})"))
+    else:
+        items.append(
+            Item(PROBLEM, "IA3", f'IA3Config at {where} has task_type={task_text or "unset"}: use TaskType.SEQ_CLS (or "SEQ_CLS")')
+        )
+    for key, reference in (("target_modules", structure.target_modules), ("feedforward_modules", structure.feedforward_modules)):
+        if key not in keywords:
+            items.append(Item(OK, "IA3", f"{key} left to PEFT's RoBERTa default (the reference's: {', '.join(sorted(reference))})"))
+            continue
+        value = _literal(keywords[key])
+        if value is None:
+            items.append(
+                Item(INFO, "IA3", f"{key} is computed at run time ({ast.unparse(keywords[key])}): the short run shows what it gives")
+            )
+        elif sorted(value if isinstance(value, list | tuple) else [value]) == sorted(reference):
+            items.append(Item(OK, "IA3", f"{key} = {sorted(value)}, as the reference"))
+        else:
+            items.append(Item(PROBLEM, "IA3", f"{key} = {value!r} at {where}; the reference uses {sorted(reference)}"))
+    if not any(_calls(u.tree, "get_peft_model") or _calls(u.tree, "from_pretrained") and "PeftModel" in ast.unparse(u.tree) for u in units):
+        items.append(Item(WARNING, "IA3", "no get_peft_model(...) call: the IA3 config must be applied to the model"))
+    return items
+
+
+def adapter_saving(units: list[Unit]) -> list[Item]:
+    saves = [(u, c) for u in units for c in _calls(u.tree, *SAVERS)]
+    mentions = any(isinstance(n, ast.Constant) and n.value == "GRADER_OUTPUT_DIR" for u in units for n in ast.walk(u.tree))
+    if not saves:
+        return [
+            Item(
+                PROBLEM,
+                "adapter",
+                'no save_pretrained(...) call: save the adapter with model.save_pretrained(os.environ["GRADER_OUTPUT_DIR"])',
+            )
+        ]
+    unit, call = saves[0]
+    if mentions:
+        return [
+            Item(
+                OK, "adapter", f"saved with {ast.unparse(call.func)}(...) ({unit.label}, line {call.lineno}) and $GRADER_OUTPUT_DIR is read"
+            )
+        ]
+    where = f"{unit.label}, line {call.lineno}"
+    advice = 'the grader also searches your folder, but save to os.environ["GRADER_OUTPUT_DIR"] to be sure it grades this adapter'
+    return [Item(WARNING, "adapter", f"{where} saves the adapter but the code never reads $GRADER_OUTPUT_DIR: {advice}")]
+
+
+def served_names(hub_names: tuple[str, ...]) -> dict[str, set[str]]:
+    """Lower-case names the offline mapping serves: models (a profile's hub_names), datasets, metrics."""
+    config = tomllib.loads(OFFLINE_CONFIG.read_text())
+    return {
+        "model": {n.lower() for n in hub_names},
+        "dataset": {n.lower() for e in config.get("datasets", []) for n in e["names"]},
+        "metric": {n.lower() for e in config.get("metrics", []) for n in e["names"]},
+    }
+
+
+def hub_names(units: list[Unit], served: dict[str, set[str]]) -> list[Item]:
+    items, seen = [], set()
+    kinds = (("model", ("from_pretrained",)), ("dataset", ("load_dataset",)), ("metric", ("load", "load_metric")))
+    for unit in units:
+        for kind, functions in kinds:
+            for call in _calls(unit.tree, *functions):
+                parts = [_literal(a) for a in call.args[:2]]
+                if not parts or not isinstance(parts[0], str):
+                    continue  # a path from a variable such as $GRADER_MODEL_DIR: nothing to look up
+                if kind == "metric" and not (isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) == "evaluate"):
+                    continue
+                name = "/".join(p for p in parts if isinstance(p, str)) if kind != "model" else parts[0]
+                if (kind, name) in seen or (kind == "dataset" and parts[0] in LOCAL_LOADERS) or parts[0].startswith((".", "/", "~")):
+                    continue
+                seen.add((kind, name))
+                where = f"{unit.label}, line {call.lineno}"
+                if name.lower() in served[kind]:
+                    items.append(Item(OK, "offline names", f"{kind} {name!r} ({where}) is served offline by the grader"))
+                else:
+                    known = ", ".join(sorted(served[kind]))
+                    items.append(Item(PROBLEM, "offline names", f"{kind} {name!r} ({where}) is not served offline; use one of: {known}"))
+    if not items:
+        items.append(Item(INFO, "offline names", "no hub names in the code (paths from $GRADER_MODEL_DIR and $GRADER_DATA_DIR need none)"))
+    return items
+
+
+def read(root: Path, entry: Path, structure: Structure, hub: tuple[str, ...]) -> list[Item]:
+    units, items = read_units(root, entry)
+    if not any(_of_entry(u.label, entry.name) for u in units):
+        return items  # nothing of the entry could be read: its problem is already listed
+    return (
+        items + mindnlp_api(units, entry.name) + ia3_config(units, structure) + adapter_saving(units) + hub_names(units, served_names(hub))
+    )
