@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.checks.judgement import ERROR, PASSED
+from grader.evidence import adapter as adapter_io
+from grader.evidence.record import ADAPTER_DIR
+from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
-from grader.outputs.files import ERROR_FILE, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
+from grader.outputs.files import ERROR_FILE, EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
 from grader.outputs.report import environment
 from grader.scoring.score import ScoredResult
 
@@ -95,6 +98,18 @@ def _accuracy_chart(rows: list[Row]):
     return charts.hbars(bars, 1.0, "Validation accuracy per student; the dark tick on each bar is the threshold")
 
 
+def identical_adapters(rows: list[Row]) -> list[list[str]]:
+    """Groups of students whose kept adapters are bit-identical: copied work, or one adapter
+    handed around. For the instructor to look at, never a verdict."""
+    by_digest: dict[str, list[str]] = {}
+    for row in rows:
+        kept = row.folder / EVIDENCE_DIR / ADAPTER_DIR
+        weights = adapter_io.weights_file(kept) if kept.is_dir() else None
+        if weights is not None and weights.is_file() and not weights.is_symlink():
+            by_digest.setdefault(digest(weights), []).append(row.student)
+    return [sorted(students) for students in by_digest.values() if len(students) > 1]
+
+
 def view(rows: list[Row], out_dir: Path) -> dict:
     names = _criteria(rows)
     rates = _pass_rates(rows, names)
@@ -131,6 +146,7 @@ def view(rows: list[Row], out_dir: Path) -> dict:
         if rows
         else None,
         "rates": rates,
+        "identical": identical_adapters(rows),
         "rate_chart": charts.hbars(
             [(r["check"], r["rate"], charts.PASS if r["rate"] >= 0.5 else charts.FAIL) for r in rates],
             1.0,
