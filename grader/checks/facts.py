@@ -32,6 +32,7 @@ def facts(f: Findings) -> list[dict]:
         add(f"{folder} holds the grader's own earlier output: not copied into the run", INTAKE)
     if ev.run is not None:
         add(run_ending(ev), RUN_RECORD)
+        add("the run was given MRPC's test split with every label -1, as GLUE publishes it: the grader keeps the labels", INTAKE)
     for ignored in ev.ignored_adapters:
         add(f"adapter at {ignored['path']} ignored: {ignored['reason']}", READ)
 

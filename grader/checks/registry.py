@@ -23,7 +23,7 @@ CLAIMED = "printed by the student's code"
 INFERRED = "inferred"
 RUN_RECORD = "observed by the grader (exit status, stderr)"
 WALL_CLOCK = "observed by the grader (wall clock)"
-INTAKE = "observed by the grader while copying the submission"
+INTAKE = "done by the grader before the run"
 
 
 @dataclass(frozen=True)

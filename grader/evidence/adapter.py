@@ -150,7 +150,9 @@ def full_model_files(roots: list[Path]) -> list[Path]:
 
 def describe_weights(path: Path) -> dict:
     """Tensor and parameter counts of a weights file, read from its header where possible."""
-    info = {"file": path.name, "bytes": path.stat().st_size}
+    info = {"file": path.name, "bytes": os.lstat(path).st_size}
+    if not path.is_file() or path.is_symlink():
+        return info | {"problem": "not a regular file; not read"}
     try:
         if path.suffix == ".safetensors":
             from safetensors import safe_open
@@ -158,6 +160,8 @@ def describe_weights(path: Path) -> dict:
             with safe_open(str(path), framework="numpy") as handle:
                 shapes = [handle.get_slice(k).get_shape() for k in handle.keys()]  # noqa: SIM118  (safe_open is not iterable)
         elif path.suffix == ".ckpt":
+            if info["bytes"] > MAX_ADAPTER_BYTES:  # loading a checkpoint reads it whole
+                return info | {"problem": f"over {MAX_ADAPTER_BYTES:,} bytes; not loaded to count its tensors"}
             import mindspore
 
             shapes = [list(p.shape) for p in mindspore.load_checkpoint(str(path)).values()]

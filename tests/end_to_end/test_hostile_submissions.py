@@ -35,6 +35,7 @@ def test_an_adapter_handed_in_is_never_this_runs_training(tmp_path, graded, copy
     assert done.statuses["budget"] == NOT_RUN and "ending early is not finishing in time" in done.messages["budget"]
     assert done.statuses["trainable_set"] == NOT_RUN and done.statuses["frozen_base"] == NOT_RUN
     assert "the run exited with status 1" in done.report and "ended normally" not in done.report
+    assert "test split with every label -1, as GLUE publishes it" in done.report
 
 
 def test_earlier_results_inside_the_submission_are_not_copied_into_the_run(tmp_path, graded):
