@@ -41,11 +41,7 @@ def _ending(record: ProbeRecord, model: ModelRecord) -> str:
 
 def _anything_trained(record: ProbeRecord) -> bool:
     """Whether any parameter of any observed model differs between creation and its last record."""
-    for model in record.models:
-        last = model.before_merge[-1].params if model.before_merge else {}
-        if any(n in last and last[n].fingerprint != p.fingerprint for n, p in model.created.params.items()):
-            return True
-    return False
+    return any(model.changed_since_creation() for model in record.models)
 
 
 @check("frozen_base", "Base model weights stayed frozen", OBSERVED)

@@ -43,8 +43,7 @@ def find_match(record: ProbeRecord | None, adapter: Adapter | None) -> Match | N
 
 def ia3_changed(model: ModelRecord, snapshot: Snapshot) -> list[str]:
     """IA3 vectors whose bytes differ between the model's creation and `snapshot`."""
-    created = model.created.params
-    return [n for n, p in snapshot.params.items() if "ia3_l" in n and n in created and p.fingerprint != created[n].fingerprint]
+    return [n for n in model.changed_since_creation(snapshot) if "ia3_l" in n]
 
 
 def untrained_reason(record: ProbeRecord | None, adapter: Adapter) -> str | None:

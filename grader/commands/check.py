@@ -82,8 +82,7 @@ def judge_training(record: probe_record.ProbeRecord | None, expected: dict[str, 
         return [
             Item(PROBLEM, "short run", "the model was built but never ran a training forward pass (model.train(), then model(**batch))")
         ]
-    first, last = model.before_merge[0].params, model.before_merge[-1].params
-    changed = sorted(n for n, p in first.items() if n in last and last[n].fingerprint != p.fingerprint)
+    changed = model.changed_since_creation()
     wanted = {g: len([e for e in expected if _group(e) == g]) for g in ("IA3 vectors", "classifier head")}
     moved = {g: [n for n in changed if _group(n) == g] for g in ("IA3 vectors", "classifier head", "other")}
     summary = f"after {done} training steps: " + ", ".join(f"{len(moved[g])} of {wanted[g]} {g}" for g in wanted) + " changed"

@@ -16,6 +16,13 @@ from grader.paths import CALIBRATION_DIR
 METRICS = ("accuracy", "f1")
 
 
+def _metric(record, metric: str) -> float:
+    """Accuracy or F1 of a record that holds both; any other name is a KeyError."""
+    if metric not in METRICS:
+        raise KeyError(metric)
+    return getattr(record, metric)
+
+
 @dataclass(frozen=True)
 class Metrics:
     accuracy: float
@@ -23,9 +30,7 @@ class Metrics:
     positive_rate: float | None = None
 
     def value(self, metric: str) -> float:
-        if metric not in METRICS:
-            raise KeyError(metric)
-        return getattr(self, metric)
+        return _metric(self, metric)
 
     @classmethod
     def from_dict(cls, data: dict) -> Metrics:
@@ -40,9 +45,7 @@ class Thresholds:
     rule: str = ""
 
     def value(self, metric: str) -> float:
-        if metric not in METRICS:
-            raise KeyError(metric)
-        return getattr(self, metric)
+        return _metric(self, metric)
 
     def reached(self, metric: str, measured: float) -> bool:
         """The one comparison of a measured metric with its threshold (checks, reports, summary)."""
@@ -57,6 +60,10 @@ class ReferenceRun:
     source: str  # "measured by grade calibrate", or the citation of a run elsewhere
     wall_seconds: float | None = None  # measured runs only
     positive_rate: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReferenceRun:
+        return cls(Metrics.from_dict(data["metrics"]), data["source"], data.get("wall_seconds"), data.get("positive_rate"))
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,10 @@ class Standard:
 
     @classmethod
     def from_dict(cls, data: dict) -> Standard:
-        ref = data["reference"]
         return cls(
             Thresholds(**data["thresholds"]),
             Metrics.from_dict(data["majority_baseline"]) if data.get("majority_baseline") else None,
-            ReferenceRun(Metrics.from_dict(ref["metrics"]), ref["source"], ref.get("wall_seconds"), ref.get("positive_rate")),
+            ReferenceRun.from_dict(data["reference"]),
             data.get("created"),
         )
 
@@ -119,14 +125,13 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
-        run = data["reference_run"]
         return cls(
             profile=data["profile"],
             created=data["created"],
             versions=dict(data.get("versions", {})),
             structure=Structure(**data["structure"]),
             majority_baseline=Metrics.from_dict(data["majority_baseline"]),
-            reference_run=ReferenceRun(Metrics.from_dict(run["metrics"]), run["source"], run.get("wall_seconds"), run.get("positive_rate")),
+            reference_run=ReferenceRun.from_dict(data["reference_run"]),
             thresholds=Thresholds(**data["thresholds"]),
         )
 

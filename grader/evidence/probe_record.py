@@ -77,6 +77,12 @@ class ModelRecord:
     def saves(self) -> list[Snapshot]:
         return [s for s in self.snapshots if s.reason == "save"]
 
+    def changed_since_creation(self, snapshot: Snapshot | None = None) -> list[str]:
+        """Tensors whose bytes differ between the model's creation and `snapshot` (default: its
+        last snapshot before any merge), by name."""
+        created, later = self.created.params, (snapshot or self.before_merge[-1]).params
+        return sorted(n for n, p in later.items() if n in created and p.fingerprint != created[n].fingerprint)
+
     def trainable_ever(self) -> dict[str, tuple[int, ...]]:
         """Every tensor that was trainable in any snapshot: unfreezing then re-freezing still shows."""
         found: dict[str, tuple[int, ...]] = {}
