@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course.calibration import Structure
+from grader.evidence.diagnose import MINDNLP_04_MODULES
+from grader.run.inject.grader_hooks.importorder import WATCHED as BEFORE_MINDNLP
 from grader.run.offline import CONFIG as OFFLINE_CONFIG
 
 OK, PROBLEM, WARNING, INFO = "ok", "problem", "warning", "info"
 # Modules of the MindNLP 0.4 API that 0.5 removed (as in evidence/diagnose.py).
-MINDNLP_04 = ("mindnlp.core", "mindnlp.common", "mindnlp.engine", "mindnlp._legacy", "mindnlp.abc", "mindnlp.modules")
-BEFORE_MINDNLP = ("transformers", "peft", "torch")  # as the run's import watcher (grader_hooks/importorder.py)
 LOCAL_LOADERS = {"json", "csv", "text", "parquet", "arrow", "pandas"}  # datasets' packaged builders: no hub
 SAVERS = ("save_pretrained", "save_model")
 
@@ -107,7 +107,7 @@ def _of_entry(label: str, entry_name: str) -> bool:
 def mindnlp_api(units: list[Unit], entry_name: str) -> list[Item]:
     """Which MindNLP generation the code is written for, and whether the entry imports mindnlp first."""
     modules = [(u, line, m) for u in units for line, m in _imports(u.tree)]
-    old = sorted({m for _, _, m in modules if m.startswith(MINDNLP_04)})
+    old = sorted({m for _, _, m in modules if m.startswith(MINDNLP_04_MODULES)})
     items = []
     if old:
         items.append(

@@ -8,8 +8,9 @@ import re
 from grader.run.inject.grader_hooks.importorder import MARKER
 
 # Modules of the MindNLP 0.4 API that 0.5 no longer has (mindnlp.dataset.BaseMapFunction is still there).
+MINDNLP_04_MODULES = ("mindnlp.core", "mindnlp.common", "mindnlp.engine", "mindnlp._legacy", "mindnlp.abc", "mindnlp.modules")
 MINDNLP_04 = re.compile(
-    r"No module named '(mindnlp\.(?:core|common|engine|_legacy|abc|modules)[\w.]*)'"
+    rf"No module named '((?:{'|'.join(map(re.escape, MINDNLP_04_MODULES))})[\w.]*)'"
     r"|cannot import name '(\w+)' from 'mindnlp[\w.]*'"
 )
 OOM = re.compile(r"MemoryError|[Oo]ut of memory|\bOOM\b|std::bad_alloc|Cannot allocate memory|Malloc (?:device )?memory failed")
