@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from grader.run.inject.grader_hooks.cpu_compat import MARKER as CPU_COMPAT_MARKER
 from grader.run.inject.grader_hooks.importorder import MARKER
 
 # Modules of the MindNLP 0.4 API that 0.5 no longer has (mindnlp.dataset.BaseMapFunction is still there).
@@ -47,6 +48,7 @@ MINDNLP_05_TRAPS = (
         "the batches with the Hugging Face tokenizer and datasets, or convert with torch.tensor(...)",
     ),
 )
+CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
 
 
@@ -81,3 +83,8 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             "$GRADER_DATA_DIR"
         )
     return found
+
+
+def cpu_compatibility(stderr: str) -> list[str]:
+    """What the CPU compatibility layer (grader_hooks/cpu_compat.py) supplied during the run, once each."""
+    return list(dict.fromkeys(f"{what} ({why})" for what, why in CPU_COMPAT_USED.findall(stderr)))

@@ -15,7 +15,7 @@ from grader.run import devices, environment, notebook, offline, runner
 from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
 GRADER_DIR = Path(__file__).resolve().parent.parent
-HOOKS = (offline.HOOK, "importorder", "probe")
+HOOKS = (offline.HOOK, "importorder", "cpu_compat", "probe")
 
 
 @dataclass
