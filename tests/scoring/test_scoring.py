@@ -14,6 +14,7 @@ from grader import cli
 from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, FAILED, NOT_RUN
 from grader.course import calibration, profiles
+from grader.evidence import adapter as adapter_io
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
 from grader.intake import submitted
@@ -215,3 +216,33 @@ def test_broken_rubric_stops_grading_before_training(tmp_path, capsys):
     assert cli.main([str(SUBMISSIONS / "good"), "--profile", "tiny", "--out", str(tmp_path / "out"), "--rubric", str(bad)]) == 2
     assert time.monotonic() - started < 5 and not (tmp_path / "out").exists()
     assert f"{bad}:3: criteria[0].points: expected a number, found 'lots'" in capsys.readouterr().err
+
+
+def test_an_adapter_identical_to_the_reference_solutions_is_flagged_for_the_instructor_only(graded, tmp_path, monkeypatch):
+    """The calibration records the reference adapter's tensor digest; a student adapter with the same
+    tensors (re-saved or not) is flagged in the instructor's view, never scored, never shown to the student."""
+    calibration_file = tmp_path / "calibration" / "tiny.json"
+    calibration_file.parent.mkdir()
+    stored = json.loads(calibration.path_for("tiny").read_text())
+    assert "adapter_tensors_sha256" not in stored["reference_run"]  # tiny's committed record keeps no adapter
+    calibration_file.write_text(json.dumps(stored))
+    monkeypatch.setattr(calibration, "CALIBRATION_DIR", calibration_file.parent)
+    student_adapter = adapter_io.read(graded["good"] / "evidence" / "adapter")
+
+    def rescored(name):
+        folder = tmp_path / name
+        shutil.copytree(graded["good"], folder)
+        assert cli.main(["rescore", str(folder), "--instructor"]) == 0  # informational: the score does not move
+        results = json.loads((folder / "results.json").read_text())
+        check = next(t for t in results["tests"] if t["tags"][0] == "reference_copy")
+        return results, check
+
+    before, check = rescored("no-reference-recorded")
+    assert check["extra_data"]["grader_status"] == NOT_RUN and "records no reference adapter" in check["output"]
+    stored["reference_run"]["adapter_tensors_sha256"] = student_adapter.tensors_digest
+    calibration_file.write_text(json.dumps(stored))
+    after, check = rescored("same-as-reference")
+    assert check["extra_data"]["grader_status"] == FAILED and "bit-identical to the reference solution's adapter" in check["output"]
+    assert check["visibility"] == "hidden" and after["score"] == before["score"]
+    student_report = (tmp_path / "same-as-reference" / "report.html").read_text()
+    assert "reference solution" not in student_report
