@@ -17,6 +17,7 @@ it earned; points not earned by partial credit, withheld criteria or the late pe
 `unearned` runner, whose tests all fail. Both totals then equal the grader's score and maximum.
 A failed test's name carries its reason. The runner ids are fixed when a workflow is generated
 from a rubric (`layout`); `not_graded` gives each one a result for a grading that wrote none.
+Checks the rubric does not name are worth nothing and have no runner (result.md lists them).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _criterion(c: CriterionScore, earned: float) -> tuple[dict, Lost]:
             name += f" by partial credit; {c.status}: {_reason(c)}"
         elif c.partial:
             name += f" ({c.partial})"
-        return _carried(c.name, name, _runner_status([c]), c.max_score, c.score, earned)
+        return _carried(f"{c.name} (partial credit)", name, _runner_status([c]), c.max_score, c.score, earned)
     if c.status == ERROR:
         message = f"{c.name}: 0 of {c.max_score:g} points; the grader could not judge it: {_reason(c)}"
         return _runner(_runner_status([c]), c.max_score, [_test(message, "error", 0, message)]), ([], 0.0)

@@ -57,5 +57,5 @@ def render(scored: ScoredResult) -> str:
     lines.append("")
     if scored.late.penalty_percent:
         lines += [f"Late: {escape(scored.late.message)}; {scored.raw_score:g} points before the penalty.", ""]
-    lines.append("The full report is the `report.html` in this run's artifacts.")
+    lines.append("The full report is `report.html` beside this file (in the workflow: the `grade-report` artifact).")
     return "\n".join(lines) + "\n"

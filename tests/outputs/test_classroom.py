@@ -18,7 +18,7 @@ from grader.checks.judgement import ERROR, FAILED, PASSED
 from grader.course import calibration, profiles
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
-from grader.outputs import classroom, files
+from grader.outputs import classroom, files, markdown
 from grader.scoring import rubric
 from grader.scoring import score as scoring
 from tests.outputs.classroom_reporter import decode_output, read
@@ -146,3 +146,21 @@ def test_runner_ids_are_letters_and_digits_and_names_one_line(graded, tiny):
             assert "\n" not in test["name"] and len(test["name"]) <= classroom.NAME_LIMIT
     encoded = classroom.output_lines(classroom.runners(scoring.score(result, rubric.load())))
     assert all(json.loads(base64.b64decode(line.split("=", 1)[1])) for line in encoded.splitlines())
+
+
+def test_job_summary_lists_failures_first_and_escapes_the_students_text(graded, tiny):
+    result = judged(graded["crash"], tiny)
+    run = next(c for c in result.checks if c.id == "run")
+    result.checks[result.checks.index(run)] = dataclasses.replace(
+        run, message="ValueError: a|b <img src=x onerror=alert(1)> [click](http://evil.example)\n## heading"
+    )
+    scored = scoring.score(result, rubric.load())
+    text = markdown.render(scored)
+    assert text.startswith("## ❌ Failed: 0 of 75 points")
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    assert all(line.count(" | ") == 3 for line in rows), "a cell broke the table"
+    assert "<img" not in text and "&lt;img" in text and "\n## heading" not in text and "\\#\\# heading" in text
+    assert "a\\|b" in text and "\\[click\\](http" in text  # escaped: GitHub shows the brackets, no link
+    first_passed = next(i for i, line in enumerate(rows) if "✅" in line or "ℹ️" in line)
+    assert all("❌" in line or "➖" in line for line in rows[:first_passed])
+    assert not any(c.name in text for c in scored.criteria if not scored.released(c))
