@@ -167,10 +167,11 @@ def test_workflow_for_the_course_runner_and_refusals(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_the_classroom_grading_step_runs_locally_and_the_reporter_reads_the_score(tmp_path, tiny_model_dir, grader_environment):
-    """The Grade step's shell, with what the workflow's env and GitHub give it, on a copy of `good`."""
+    """The Grade step's shell, with what the workflow's env and GitHub give it, on a copy of `crash` (quick to
+    grade; the pass is read in tests/outputs/test_classroom.py): the step itself succeeds, the reporter fails the job."""
     data, _ = workflow(tmp_path / "course", "--classroom")
     job = data["jobs"]["run-autograding-tests"]
-    workspace = shutil.copytree(SUBMISSIONS / "good", tmp_path / "workspace")
+    workspace = shutil.copytree(SUBMISSIONS / "crash", tmp_path / "workspace")
     shutil.copytree(tmp_path / "course" / ".github", workspace / ".github")
     github_output, summary, runner_temp = tmp_path / "output", tmp_path / "summary.md", tmp_path / "runner-temp"
     runner_temp.mkdir()
@@ -196,11 +197,13 @@ def test_the_classroom_grading_step_runs_locally_and_the_reporter_reads_the_scor
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     outputs = github_output.read_text().splitlines()
-    assert "status=0" in outputs
+    assert "status=1" in outputs
     ids = job["steps"][-1]["with"]["runners"].split(",")
     reading = read(decode_output("\n".join(line for line in outputs if line.split("=", 1)[0] in ids)))
-    assert reading.points == (75, 75) and reading.table_total == 75 and reading.failed is None
-    assert summary.read_text().startswith("## ✅ Passed: 75 of 75 points")
+    scored = json.loads((runner_temp / "grade-results" / "scored.json").read_text())
+    assert reading.points == (scored["score"], 75) and reading.table_total == scored["score"] and scored["score"] < 75
+    assert reading.failed == "Some tests failed." and any("exited with status 1" in line for line in reading.log)
+    assert summary.read_text().startswith(f"## ❌ Failed: {scored['score']:g} of 75 points")
     assert (runner_temp / "grade-results" / "report.html").is_file()
 
 
