@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from grader.checks.judgement import PASSED
 from grader.course.calibration import METRICS
 from grader.outputs import charts
-from grader.outputs.wording import breakable, label, lost_points, outcome, show
+from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
 from grader.scoring.score import CriterionScore, ScoredResult
 
@@ -24,8 +25,16 @@ ERROR_LINE = re.compile(r"^\s*(\w+\.)*\w*(Error|Exception)\b|Traceback \(most re
 SHOWN_ELSEWHERE = {"parameter_groups", "loss_curve"}
 
 
+def _printable(value):
+    """Every printed value without colour codes or control characters (a student's output can
+    hold them, a file name lone surrogates that UTF-8 cannot even write)."""
+    if isinstance(value, Markup):
+        return Markup(plain(str(value)))
+    return plain(value) if isinstance(value, str) else value
+
+
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]), finalize=_printable)
     env.filters["show"] = show
     env.filters["breakable"] = breakable
     env.filters["label"] = label
