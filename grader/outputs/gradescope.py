@@ -31,6 +31,14 @@ PREFIX = {
     "absent": "Not scored: this grading has no such check; it does not count against you.\n",
 }
 SUFFIX = {"info": " (informational)"}
+TAGS = {  # tags[0] is the check id, tags[1] its outcome
+    "passed": "passed",
+    "failed": "failed",
+    "error": "could-not-judge",
+    "not_run": "not-run",
+    "info": "informational",
+    "absent": "not-in-result",
+}
 
 
 def _status(c: CriterionScore) -> str:
@@ -44,7 +52,7 @@ def _status(c: CriterionScore) -> str:
 def test(c: CriterionScore, number: int, unscored: bool) -> dict:
     kind = outcome(c)
     text = PREFIX.get(kind, "").format(status=c.status.replace("_", " ")) + details(c)
-    tags = [c.check, kind] + (["not-in-result"] if c.absent else []) + (["not-in-rubric"] if unscored else [])
+    tags = [c.check, TAGS[kind]] + (["not-in-rubric"] if unscored else [])
     return {
         "name": plain(c.name) + SUFFIX.get(kind, ""),
         "number": str(number),
