@@ -18,8 +18,9 @@ UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]
 
 
 def plain(text) -> str:
-    """Colour codes dropped, every other control character written as a visible \\xNN escape."""
-    text = ANSI.sub("", str(text)).replace("\r\n", "\n")
+    """Colour codes dropped, carriage returns made newlines, every other control character
+    written as a visible \\xNN escape."""
+    text = ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")  # a progress bar's redraws: one line each
     return UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
 
 
