@@ -28,7 +28,7 @@ PREFIX = {
     "error": "Could not be judged: the grader failed here, not your submission; your instructor sees why.\n",
     "not_run": "Not run: a step it depends on did not complete.\n",
     "info": "Informational, worth 0 points (found: {status}).\n",
-    "absent": "Not scored: this grading has no such check; it does not count against you.\n",
+    "absent": "Not scored: this grading has no such check (the grader's gap, not your submission's); a re-grade scores it.\n",
 }
 SUFFIX = {"info": " (informational)"}
 TAGS = {  # tags[0] is the check id, tags[1] its outcome
@@ -49,7 +49,8 @@ def _status(c: CriterionScore) -> str:
     return "passed" if c.status == PASSED and not c.absent and not lost_points(c) else "failed"
 
 
-def test(c: CriterionScore, number: int, unscored: bool) -> dict:
+def entry(c: CriterionScore, number: int, unscored: bool) -> dict:
+    """One criterion as a Gradescope test."""
     kind = outcome(c)
     text = PREFIX.get(kind, "").format(status=c.status.replace("_", " ")) + details(c)
     tags = [c.check, TAGS[kind]] + (["not-in-rubric"] if unscored else [])
@@ -92,7 +93,7 @@ def render(scored: ScoredResult) -> dict:
     tests, kept_back = [], []
     for unscored, items in ((False, scored.criteria), (True, scored.unscored)):
         for c in items:
-            (kept_back if instructor_only(c) else tests).append(test(c, len(tests) + len(kept_back) + 1, unscored))
+            (kept_back if instructor_only(c) else tests).append(entry(c, len(tests) + len(kept_back) + 1, unscored))
     r = scored.result
     summary = f"Verdict: {scored.verdict} ({scored.score:g}/{scored.max_score:g}) on profile {r.profile}, rubric {scored.rubric.name!r}"
     if r.student:
