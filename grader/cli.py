@@ -52,7 +52,9 @@ def default_out(submission: str) -> Path:
 
 
 def _options(args, device: str | None) -> pipeline.RunOptions:
-    return pipeline.RunOptions(args.ref, args.before, device, args.device_ids, args.python, tuple(args.hide))
+    return pipeline.RunOptions(
+        args.ref, args.before, device, args.device_ids, args.python, tuple(args.hide), getattr(args, "student", None)
+    )
 
 
 def _when(args) -> str | None:

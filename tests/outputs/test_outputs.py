@@ -13,7 +13,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from grader.checks.judge import judge
-from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED, Check
+from grader.checks.judgement import ERROR, PASSED, Check
 from grader.course import calibration, profiles
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
@@ -118,11 +118,14 @@ def test_gradescope_results_match_the_schema(graded, tiny, tmp_path):
         scored = scoring.score(judged(graded[name], tiny), rubric.load())
         data = json.loads((write(scored, tmp_path / name) / "results.json").read_text())
         jsonschema.validate(data, GRADESCOPE)
+        for kept in data["extra_data"]["instructor_only"]["tests"]:
+            jsonschema.validate(kept, GRADESCOPE["properties"]["tests"]["items"])
         assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
         assert data["max_score"] == pytest.approx(sum(t["max_score"] for t in data["tests"]))
-        by_id = {t["tags"][0]: t for t in data["tests"]}
+        by_id = {t["tags"][0]: t for t in data["tests"] + data["extra_data"]["instructor_only"]["tests"]}
         for c in scored.criteria:
-            assert by_id[c.check]["status"] == ("passed" if c.status == PASSED else "failed")
+            # red only where the criterion cost points
+            assert by_id[c.check]["status"] == ("failed" if c.score < c.max_score else "passed"), c.check
             assert by_id[c.check]["visibility"] == c.visibility
     assert json.loads((tmp_path / "crash" / "results.json").read_text())["extra_data"]["verdict"] == "failed"
 
@@ -167,20 +170,20 @@ def test_junit_read_by_a_junit_reader(graded, tiny, tmp_path):
     assert len(cases) == len(released) + (1 if withheld else 0)
     for c in released:
         kinds = {type(r) for r in cases[c.name].result}
-        expected = (
-            {Skipped}
-            if c.status == NOT_RUN or (c.informational and c.status != PASSED)
-            else {Failure}
-            if c.status == FAILED
-            else {Error}
-            if c.status == ERROR
-            else set()
-        )
+        if c.status == ERROR or (c.absent and c.max_score):
+            expected = {Error}
+        elif c.score < c.max_score:  # cost points: the student's failure, whatever came before it
+            expected = {Failure}
+        elif c.status == PASSED:
+            expected = set()
+        else:  # costs nothing: informational, or not run with no points at stake
+            expected = {Skipped}
         assert kinds == expected, (c.name, c.status, kinds)
-    failures = sum(1 for c in released if c.status == FAILED and not c.informational) + (
-        1 if withheld and not scored.withheld_passed() else 0
-    )
-    assert suites[0].failures == failures and suites[0].tests == len(cases)
+        for result in cases[c.name].result:
+            assert c.message in result.message and f"{c.score:g}/{c.max_score:g}" in result.message
+    lost = [c for c in released if c.score < c.max_score and c.status != ERROR]
+    assert lost and suites[0].failures == len(lost) + (1 if withheld and not scored.withheld_passed() else 0)
+    assert suites[0].tests == len(cases) and suites[0].skipped == sum(1 for c in released if c.score == c.max_score and c.status != PASSED)
     props = {p.name: p.value for p in suites[0].properties()}
     assert props["verdict"] == "failed" and float(props["score"]) == scored.score
 

@@ -3,7 +3,6 @@ unscored checks, late penalty, submission time from git, and re-scoring without 
 
 import json
 import shutil
-import subprocess
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -17,7 +16,6 @@ from grader.course import calibration, profiles
 from grader.evidence import adapter as adapter_io
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
-from grader.intake import submitted
 from grader.outputs import store
 from grader.scoring import rubric
 from grader.scoring import score as scoring
@@ -143,41 +141,6 @@ def test_unknown_submission_time_applies_no_penalty(graded, tiny, tmp_path):
     policy = f"late_policy: {{deadline: '{DEADLINE.isoformat()}', penalty_per_day_percent: 10}}\n"
     scored = scoring.score(judged(graded["good"], tiny), write_rubric(tmp_path, "  - {check: run, points: 1}\n", policy), None, "unknown")
     assert scored.late.penalty_percent == 0 and "unknown" in scored.late.message
-
-
-def test_submission_time_is_the_last_commit_touching_it(tmp_path):
-    repo = tmp_path / "student"
-    (repo / "hw").mkdir(parents=True)
-    (repo / "hw" / "train.py").write_text("print('hi')\n")
-    (repo / "other.txt").write_text("x\n")
-    env = {
-        "GIT_AUTHOR_NAME": "s",
-        "GIT_AUTHOR_EMAIL": "s@example.org",
-        "GIT_COMMITTER_NAME": "s",
-        "GIT_COMMITTER_EMAIL": "s@example.org",
-        "PATH": "/usr/bin:/bin",
-    }
-
-    def git(*args, when):
-        return subprocess.run(
-            ["git", "-C", str(repo), *args],
-            check=True,
-            capture_output=True,
-            env=env | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
-        )
-
-    git("init", "-q", when="2026-12-01T10:00:00+08:00")
-    git("add", "hw", when="2026-12-01T10:00:00+08:00")
-    git("commit", "-qm", "homework", when="2026-12-02T09:30:00+08:00")
-    git("add", "other.txt", when="2026-12-05T09:30:00+08:00")
-    git("commit", "-qm", "unrelated later change", when="2026-12-05T09:30:00+08:00")
-    when, source = submitted.determine(repo / "hw", None)
-    assert datetime.fromisoformat(when) == datetime(2026, 12, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-    assert source.startswith("date of commit ")
-    assert submitted.determine(tmp_path / "elsewhere.py", None)[0] is None
-    assert submitted.determine(repo / "hw", "2026-12-03T00:00:00Z") == ("2026-12-03T00:00:00+00:00", "--submitted-at")
-    with pytest.raises(Exception, match="time zone"):
-        submitted.parse("2026-12-03 10:00")
 
 
 def test_rescore_changes_scores_without_training(graded, tmp_path):
