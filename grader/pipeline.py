@@ -54,6 +54,7 @@ class RunOptions:
     device_ids: str | None = None
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
     hide: tuple[str, ...] = field(default_factory=tuple)  # more grader paths the run must not read
+    student: str | None = None  # the student's name, as the roster gives it
 
 
 def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
@@ -139,7 +140,7 @@ def grade(
     findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, progress)
     progress.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
-    result.student = student
+    result.student = student or (options.student if options else None) or ""
     source = findings.evidence.source or {}
     if source.get("committed") and not submitted_at:  # a git source: the date of the commit graded
         when, how = source["committed"], f"date of commit {source['commit'][:7]}"
