@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from grader import pipeline
-from grader.commands import batch, batch_command, calibrate, check, progress, rescore, selfcheck, slots, terminal
+from grader.commands import batch, batch_command, calibrate, check, progress, rescore, roster, selfcheck, slots, terminal
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
@@ -97,6 +97,7 @@ def _keep_log(log: Path, folder: Path) -> None:
 
 
 def _batch(args) -> int:
+    entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
     profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
     plan = slots.plan(args.devices, args.jobs, args.device)  # every device checked before anyone is graded
@@ -118,7 +119,8 @@ def _batch(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with progress.library_output_to(out / GRADER_LOG):  # library warnings of the batch's own process
         return batch_command.grade_class(
-            Path(args.roster),
+            entries,
+            extra_columns,
             out,
             settings,
             rubric,

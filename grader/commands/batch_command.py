@@ -18,7 +18,8 @@ from grader.scoring.rubric import Rubric
 
 
 def grade_class(
-    roster_path: Path,
+    entries: list[roster.Entry],
+    extra_columns: list[str],
     out: Path,
     settings: batch_mod.Settings,
     rubric: Rubric,
@@ -31,7 +32,6 @@ def grade_class(
     resource: str | None = None,
 ) -> int:
     """Exit status: 0 every student passed, 1 not all did, 130 stopped (resumable)."""
-    entries, extra_columns = roster.read(roster_path)  # a broken roster stops before anyone is graded
     batch = batch_mod.open_batch(entries, extra_columns, out, settings, rubric, regrade)
     interrupted = False
     try:

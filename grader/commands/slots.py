@@ -58,11 +58,6 @@ def plan(device_list: str | None, jobs: int | None, device: str | None) -> list[
         if parsed.kind == "cpu":
             raise CannotGrade("--devices names accelerators (ascend:0-7, gpu:0,1); for CPU slots give --jobs N")
         numbers = parse_ids(ids) if ids else devices.present(parsed.kind)
-        slots = []
-        for number in numbers:
-            checked = devices.check(devices.Device(parsed.kind, (number,)))
-            slots.append(Slot(f"{parsed.kind}:{checked.ids[0]}", f"{parsed.kind}:{checked.ids[0]}"))
-        if not slots:
-            devices.check(parsed)  # says that the machine has none
-        return slots
+        devices.check(devices.Device(parsed.kind, tuple(numbers)))  # names every missing one, or says there are none
+        return [Slot(f"{parsed.kind}:{n}", f"{parsed.kind}:{n}") for n in numbers]
     return [Slot(device or "default", device or "")]
