@@ -100,8 +100,14 @@ def _batch(args) -> int:
     entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
     profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
-    plan = slots.plan(args.devices, args.jobs, args.device)  # every device checked before anyone is graded
-    model_files.ensure(profile, mrpc)  # built once here, not by every slot at once
+    if args.executor == "ray":  # the cluster's nodes have the devices and the model, not necessarily this machine
+        plan = [slots.Slot("ray", args.device or profile.device)]
+    else:
+        plan = slots.plan(args.devices, args.jobs, args.device)  # every device checked before anyone is graded
+    if profile.source == "generated":  # built once, before the slots start, not by every slot at once
+        batch_command.prepare_model(profile.name, Path(mrpc), args.model_dir)
+    elif args.executor == "local":
+        model_files.ensure(profile, mrpc)  # the model folder is checked before anyone is graded
     python = str(Path(args.python).absolute()) if args.python and "/" in args.python else args.python
     settings = batch.Settings(
         profile.name,

@@ -3,6 +3,9 @@ a Ray cluster, then write the class summary and gradebook.csv, and say how to re
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -10,11 +13,25 @@ from rich.console import Console
 
 from grader.commands import batch as batch_mod
 from grader.commands import roster
+from grader.commands.attempt import PACKAGE_ROOT
 from grader.commands.batch_progress import Display
 from grader.commands.batch_run import Interrupted, run_local
 from grader.commands.ray_executor import run_ray
 from grader.commands.slots import Slot
+from grader.errors import CannotGrade
 from grader.scoring.rubric import Rubric
+
+
+def prepare_model(profile: str, mrpc: Path, model_dir: str | None) -> None:
+    """Build a generated profile's model with `grade prepare` in a child process: the batch's own
+    process never imports MindSpore (its SIGINT handler would end the batch on Ctrl-C at once,
+    leaving the running students unrecorded)."""
+    command = [sys.executable, "-m", "grader.cli", "prepare", "--profile", profile, "--data", str(mrpc)]
+    command += ["--model-dir", model_dir] if model_dir else []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]))}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CannotGrade(f"could not build the {profile} model: {(done.stderr or done.stdout).strip()[-2000:]}")
 
 
 def grade_class(

@@ -53,9 +53,15 @@ def run_batch(roster: Path, out: Path, *extra: str, timeout: float = 300) -> sub
 
 
 def students(out: Path) -> dict[str, dict]:
-    with sqlite3.connect(out / "gradebook.sqlite") as db:
+    """The batch's gradebook by student ({} before the batch has made it)."""
+    if not (out / "gradebook.sqlite").is_file():
+        return {}
+    with sqlite3.connect(f"file:{out / 'gradebook.sqlite'}?mode=ro", uri=True) as db:
         db.row_factory = sqlite3.Row
-        return {row["student"]: dict(row) for row in db.execute("SELECT * FROM students")}
+        try:
+            return {row["student"]: dict(row) for row in db.execute("SELECT * FROM students")}
+        except sqlite3.OperationalError:  # being created
+            return {}
 
 
 def attempts(out: Path) -> list[dict]:

@@ -13,6 +13,7 @@ from tests.commands.batch_helpers import (
     batch_command,
     batch_env,
     carrying_any,
+    gradebook,
     run_batch,
     students,
     submission,
@@ -40,7 +41,9 @@ def test_kill_9_then_the_same_command_resumes(tmp_path):
     )
     try:
         wait_for(lambda: (out / "Quick" / "scored.json").is_file(), 120, "the first result")
-        running = wait_for(lambda: (r := students(out)["Slow"])["state"] == "running" and r["pid"] and r, 60, "the second student to run")
+        running = wait_for(
+            lambda: (r := students(out).get("Slow", {})).get("state") == "running" and r["pid"] and r, 60, "the second student to run"
+        )
         token, work = running["token"], Path(running["work"])
         wait_for(lambda: len(carrying_any([token])) >= 2, 60, "the student's run to start")  # the worker and the run
         first.send_signal(signal.SIGKILL)
@@ -78,3 +81,23 @@ def test_kill_9_then_the_same_command_resumes(tmp_path):
     assert not work.exists() and not work.parent.exists()  # private copies and the work folder are gone
     assert not [p for p in out.rglob("*.tmp")]
     assert os.listdir(out / ".batch-logs")
+
+
+def test_ctrl_c_stops_the_running_student_and_says_how_to_resume(tmp_path):
+    submission(tmp_path / "subs", "slow", seconds=300, until_flag=True)
+    roster = write_roster(tmp_path / "roster.csv", [("Slow", "subs/slow"), ("Next", "subs/slow")])
+    out = tmp_path / "class"
+    batch = subprocess.Popen(batch_command(roster, out), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        token = wait_for(lambda: (r := students(out).get("Slow", {})).get("state") == "running" and r["token"], 120, "the student to run")
+        wait_for(lambda: len(carrying_any([token])) >= 2, 60, "the student's run to start")
+        batch.send_signal(signal.SIGINT)
+        stdout, stderr = batch.communicate(timeout=60)
+    finally:
+        batch.kill()
+    assert batch.returncode == 130 and "run the same command again to resume" in stdout, stdout + stderr
+    rows = students(out)
+    assert (rows["Slow"]["state"], rows["Next"]["state"]) == ("interrupted", "queued")
+    assert not carrying_any([token])
+    book = gradebook(out)
+    assert book["Slow"]["status"] == "not graded" and book["Next"]["status"] == "not graded"
