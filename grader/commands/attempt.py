@@ -27,6 +27,7 @@ from grader.outputs import files, store
 from grader.run import sandbox
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this grader package
+PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
 STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
 
 
@@ -90,7 +91,7 @@ def grade_one(
     work.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work)})
+    env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
     command = [sys.executable, "-m", "grader.commands.worker", job.to_json(), slot.device]
     stopped = False

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import CannotGrade
+from grader.outputs import gradebook
 
 REQUIRED = ("student", "submission")
 OPTIONAL = ("ref", "before", "submitted_at")
+RESERVED = ("status", "problem", *gradebook.FIXED)  # columns the class gradebook writes itself
 REMOTE = re.compile(r"^(https?://|ssh://|git@|file://)")  # fetched by git, not a path on this machine
 
 
@@ -69,6 +71,9 @@ def read(path: Path) -> tuple[list[Entry], list[str]]:
     problems = [f"{path}:1: column {name!r} appears twice" for name in sorted({n for n in header if header.count(n) > 1})]
     problems += [f"{path}:1: column {i + 1} has no name" for i, name in enumerate(header) if not name]
     extra_columns = [name for name in header if name and name not in REQUIRED + OPTIONAL]
+    taken = [name for name in extra_columns if name in RESERVED]
+    if taken:
+        problems.append(f"{path}:1: column(s) {', '.join(taken)} are the gradebook's own; rename them in the roster")
     seen: dict[str, int] = {}
     entries = []
     for line, cells in lines:

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from grader import pipeline
 from grader.commands import progress
-from grader.commands.attempt import Job
+from grader.commands.attempt import PARENT_VAR, Job
 from grader.course import profiles
 from grader.errors import CannotGrade
 from grader.evidence.record import LOGS_DIR
@@ -89,7 +89,7 @@ def grade(job: Job, device: str) -> int:
 def main(argv: list[str]) -> int:
     _end_with_parent()
     signal.signal(signal.SIGTERM, _interrupt)
-    if os.getppid() == 1:  # the batch died before the line above took effect
+    if str(os.getppid()) != os.environ.get(PARENT_VAR, str(os.getppid())):  # the batch died before that took effect
         return 130
     job_text, device = argv
     return grade(Job.from_json(job_text), device)

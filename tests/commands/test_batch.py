@@ -62,6 +62,8 @@ def test_roster_problems_are_reported_by_line_before_anyone_is_graded(tmp_path):
     message = str(caught.value)
     assert "r.csv:3: empty student" in message and "r.csv:4: student 'amy' collides with line 2" in message
     assert "r.csv:5: 2 cells where the header has 3 columns" in message
+    with pytest.raises(CannotGrade, match="r3.csv:1: column.s. score are the gradebook's own"):
+        roster.read(write_roster(tmp_path / "r3.csv", [("x", "y", "1")], header=("student", "submission", "score")))
     with pytest.raises(CannotGrade, match="r2.csv:1: the header must name the columns student, submission"):
         roster.read(write_roster(tmp_path / "r2.csv", [("x", "y")], header=("name", "submission")))
     assert cli.main(["batch", str(bad), "--profile", "tiny", "--out", str(tmp_path / "o")]) == 2
