@@ -44,9 +44,9 @@ class Display:
 
     def estimate(self) -> float | None:
         """Seconds left: the students not finished times the mean grading so far, over the slots."""
-        if not self.durations:
-            return None
         left = self.counts[ledger.QUEUED] + self.counts[ledger.RUNNING]
+        if not self.durations or not left:
+            return None
         return left * (sum(self.durations) / len(self.durations)) / max(1, len(self.slots))
 
     def _counts_line(self) -> str:
