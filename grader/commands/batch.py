@@ -65,6 +65,7 @@ class Batch:
     to_grade: list[str] = field(default_factory=list)  # folder names, in roster order
     to_rescore: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)  # interrupted by a batch that was killed
+    digests: dict[str, str | None] = field(default_factory=dict)  # of each submission as its attempt began
     lock: object = None
 
     def entry(self, folder: str) -> Entry:
@@ -88,6 +89,11 @@ class Batch:
             s.rubric,
             e.submitted_at or s.submitted_at,
         )
+
+    def begin(self, folder: str, slot: str, token: str, work: str) -> int:
+        """Record an attempt's start, and the submission's content as it begins (None: not a local path)."""
+        self.digests[folder] = content_digest(Path(self.entry(folder).submission))
+        return self.book.start(folder, slot, token, work)
 
     def log(self, folder: str, attempt: int) -> Path:
         return self.out / LOGS / f"{folder}.{attempt}.log"
@@ -176,11 +182,10 @@ def record(batch: Batch, folder: str, outcome) -> None:
     if outcome.state == ledger.INTERRUPTED:
         batch.book.finish(folder, ledger.INTERRUPTED, problem=outcome.problem)
         return
-    submission = Path(batch.entry(folder).submission)
     batch.book.finish(
         folder,
         outcome.state,
-        content_hash=content_digest(submission) if submission.exists() else None,
+        content_hash=batch.digests.get(folder),
         rubric=batch.rubric_id,
         calibration=batch.calibration_id,
         **outcome.fields(),

@@ -6,9 +6,11 @@ marked interrupted; the queued ones stay queued for the next run."""
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from grader.commands import attempt, ledger
 from grader.commands.batch import Batch, record
@@ -20,16 +22,27 @@ class Interrupted(Exception):
     """The batch was stopped (Ctrl-C); what finished is recorded, the rest can be resumed."""
 
 
-def run_one(batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None) -> attempt.Outcome:
-    """One attempt of one student on one slot, recorded in the gradebook from start to end."""
+def slot_folder(batch: Batch, slot: Slot) -> Path:
+    """Where a slot's attempts keep their private copies; made before any slot starts, so that every
+    run can be kept from reading the other slots' folders, even of students who start after it."""
+    return batch.work_root / re.sub(r"\W+", "_", slot.name)
+
+
+def run_one(
+    batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None, others: tuple[Path, ...] = ()
+) -> attempt.Outcome:
+    """One attempt of one student on one slot, recorded in the gradebook from start to end.
+    `others`: the other slots' folders, which this run must not read."""
     token = uuid.uuid4().hex
-    work = batch.work_root / f"{folder}.{token[:8]}"
-    number = batch.book.start(folder, slot.name, token, str(work))
+    work = slot_folder(batch, slot) / f"{folder}.{token[:8]}"
+    number = batch.begin(folder, slot.name, token, str(work))
     student = batch.entry(folder).student
     display.started(student, slot.name)
+    job = batch.job(folder)
+    job.hide += [str(path) for path in others]
     try:
         outcome = attempt.grade_one(
-            batch.job(folder),
+            job,
             slot,
             token,
             work,
@@ -50,14 +63,18 @@ def run_local(batch: Batch, slots: list[Slot], display: Display) -> None:
     for folder in batch.to_grade:
         waiting.put(folder)
     stop = threading.Event()
+    folders = {slot.name: slot_folder(batch, slot) for slot in slots}
+    for path in folders.values():
+        path.mkdir(parents=True, exist_ok=True)
 
     def slot_loop(slot: Slot) -> None:
+        others = tuple(path for name, path in folders.items() if name != slot.name)
         while not stop.is_set():
             try:
                 folder = waiting.get_nowait()
             except queue.Empty:
                 return
-            run_one(batch, folder, slot, display, stop)
+            run_one(batch, folder, slot, display, stop, others)
 
     threads = [threading.Thread(target=slot_loop, args=(slot,), name=f"slot {slot.name}", daemon=True) for slot in slots]
     for thread in threads:

@@ -102,7 +102,7 @@ def run_ray(batch: Batch, slot: Slot, address: str | None, display: Display, res
                 folder = waiting.pop(0)
                 token = uuid.uuid4().hex
                 shown = next(f"ray-{i}" for i in range(1, capacity + 1) if f"ray-{i}" not in {s for _, s in pending.values()})
-                batch.book.start(folder, f"ray {name}", token, "")
+                batch.begin(folder, f"ray {name}", token, "")
                 display.started(batch.entry(folder).student, shown)
                 pending[remote.remote(batch.job(folder).to_json(), slot.device, token)] = (folder, shown)
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)

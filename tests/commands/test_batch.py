@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -116,6 +117,11 @@ def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
         spans[name] = (float(stdout[stdout.index("began") + 1]), float(stdout[stdout.index("ended") + 1]))
     assert spans["A"][0] < spans["B"][1] and spans["B"][0] < spans["A"][1], spans  # the two runs overlapped
     assert {students(out)[n]["slot"] for n in ("A", "B")} == {"cpu-1", "cpu-2"}
+    for name in ("A", "B"):  # each run was kept from the other slot's private copies, and from the class's results
+        plan = json.loads((out / name / "evidence" / "logs" / "sandbox-plan.json").read_text())
+        other = "cpu_2" if students(out)[name]["slot"] == "cpu-1" else "cpu_1"
+        assert any(Path(p).name == other and Path(p).parent.name.startswith("grade-batch-") for p in plan["hide"]), plan["hide"]
+        assert str(out.resolve()) in plan["hide"]
     book = gradebook(out)
     assert [(n, r["id"], r["status"]) for n, r in book.items()] == [
         ("A", "1", "failed"),
