@@ -173,3 +173,27 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path):
     while carrying_any([students(out)["A"]["token"]]) and time.monotonic() < deadline:
         time.sleep(0.2)  # the worker ends with its batch
     shutil.rmtree(work_root, ignore_errors=True)
+
+
+def test_each_slot_run_sees_only_its_own_device(tmp_path):
+    devices = tmp_path / "dev"
+    devices.mkdir()
+    for name in ("davinci0", "davinci1", "davinci2"):
+        (devices / name).touch()  # stand-in device files: no NPU here, and the runs never touch one
+    subs = tmp_path / "subs"
+    for name in ("a", "b", "c"):
+        folder = subs / name
+        folder.mkdir(parents=True)
+        (folder / "train.py").write_text("import os, time\nprint('visible', os.environ.get('ASCEND_RT_VISIBLE_DEVICES'))\ntime.sleep(2)\n")
+    path = write_roster(tmp_path / "roster.csv", [("A", "subs/a"), ("B", "subs/b"), ("C", "subs/c")])
+    out = tmp_path / "class"
+    env = {**batch_env(), "GRADER_DEVICE_ROOT": str(devices)}
+    done = subprocess.run(batch_command(path, out, "--devices", "ascend:1-2"), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    seen = {}
+    for name in ("A", "B", "C"):
+        slot = students(out)[name]["slot"]
+        visible = (out / name / "evidence" / "logs" / "stdout.txt").read_text().split()[1]
+        seen[name] = (slot, visible)
+    assert all(slot == f"ascend:{visible}" for slot, visible in seen.values()), seen  # its slot's device, and only that one
+    assert {visible for _, visible in seen.values()} == {"1", "2"}  # both slots were used, device 0 never
