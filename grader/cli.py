@@ -100,6 +100,8 @@ def _batch(args) -> int:
     entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
     profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
+    if (args.devices or args.jobs) and args.device_ids:
+        raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
     if args.executor == "ray":  # the cluster's nodes have the devices and the model, not necessarily this machine
         plan = [slots.Slot("ray", args.device or profile.device)]
     else:
