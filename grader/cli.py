@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from grader import pipeline
-from grader.commands import autograder, batch, calibrate, check, progress, rescore, selfcheck, terminal
+from grader.commands import autograder, batch, batch_command, calibrate, check, progress, rescore, roster, selfcheck, slots, terminal
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
@@ -99,16 +99,49 @@ def _keep_log(log: Path, folder: Path) -> None:
 
 
 def _batch(args) -> int:
+    entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
     profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
-    log = progress.scratch_log()  # the students' lines on stdout, library warnings in out/grader.log
-    try:
-        with progress.library_output_to(log):
-            rows = batch.grade_class(Path(args.roster), profile, mrpc, out, args.budget, _options(args, args.device), rubric, _when(args))
-    finally:
-        _keep_log(log, out)
-    print(f"\n{len(rows)} students -> {out / files.SUMMARY}")
-    return 0 if all(row.status == "passed" for row in rows) else 1
+    if (args.devices or args.jobs) and args.device_ids:
+        raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
+    if args.executor == "ray":  # the cluster's nodes have the devices and the model, not necessarily this machine
+        plan = [slots.Slot("ray", args.device or profile.device)]
+    else:
+        plan = slots.plan(args.devices, args.jobs, args.device)  # every device checked before anyone is graded
+    if profile.source == "generated":  # built once, before the slots start, not by every slot at once
+        batch_command.prepare_model(profile.name, Path(mrpc), args.model_dir)
+    elif args.executor == "local":
+        model_files.ensure(profile, mrpc)  # the model folder is checked before anyone is graded
+    python = str(Path(args.python).absolute()) if args.python and "/" in args.python else args.python
+    settings = batch.Settings(
+        profile.name,
+        Path(mrpc).absolute(),
+        str(Path(args.model_dir).absolute()) if args.model_dir else None,
+        args.budget,
+        args.ref,
+        args.before,
+        args.device_ids,
+        python,
+        tuple(str(Path(h).absolute()) for h in args.hide),
+        str(rubric_io.resolve(args.rubric).absolute()),
+        _when(args),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with progress.library_output_to(out / GRADER_LOG):  # library warnings of the batch's own process
+        return batch_command.grade_class(
+            entries,
+            extra_columns,
+            out,
+            settings,
+            rubric,
+            plan,
+            terminal.console(),
+            args.budget or profile.budget_seconds,
+            args.regrade,
+            args.executor,
+            args.address,
+            args.ray_resource,
+        )
 
 
 def _rescore(args) -> int:

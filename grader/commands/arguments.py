@@ -18,7 +18,7 @@ EXIT_CODES = """exit status:
   2    could not grade: bad arguments, unknown command or option, broken rubric or roster,
        unknown profile, missing model, data or device
   3    an error of the grader itself, not of the submission (results.json says it was not graded)
-  130  interrupted"""
+  130  interrupted (batch: what finished is kept; the same command again resumes)"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -137,12 +137,27 @@ def build_parser() -> Parser:
 
     bat = command(
         "batch",
-        "grade every student of a roster CSV, then the class summary",
-        "Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at]), then write the class summary.",
+        "grade every student of a roster CSV, then the class summary (resumable)",
+        "Grade every student of a roster CSV (columns: student, submission[, ref, before, submitted_at], and any of your own), "
+        "several at once, then write the class summary and gradebook.csv. DIR/gradebook.sqlite records each student's state: "
+        "the same command again grades only what is not graded yet.",
     )
-    bat.add_argument("roster", metavar="ROSTER", help="roster CSV file")
+    bat.add_argument("roster", metavar="ROSTER", help="roster CSV file (submission paths are relative to it)")
     bat.add_argument("--out", metavar="DIR", required=True, help="folder for one sub-folder per student, summary.html and gradebook.csv")
     _run_options(bat, "default: roberta-large")
+    bat.add_argument("--devices", metavar="KIND:IDS", help="one slot per device, e.g. ascend:0-7 or gpu:0,1 (never two trainings on one)")
+    bat.add_argument("--jobs", type=int, metavar="N", help="N slots on the CPU")
+    bat.add_argument(
+        "--regrade",
+        nargs="*",
+        metavar="STUDENT",
+        help="grade again even if graded: every student, or the students named (put it after ROSTER)",
+    )
+    bat.add_argument("--executor", choices=("local", "ray"), default="local", help="local slots (default) or a Ray cluster")
+    bat.add_argument("--address", metavar="ADDR", help="Ray: the cluster's address, e.g. 10.0.0.1:6379 (default: start a local one)")
+    bat.add_argument(
+        "--ray-resource", metavar="NAME", help="Ray: the resource each task holds (default by device: NPU on ascend, GPU on gpu, else CPU)"
+    )
 
     res = command("rescore", "judge stored evidence again with a rubric; nothing is trained")
     res.add_argument("folders", metavar="FOLDER", nargs="+", help="folders written by `grade` (holding evidence/)")

@@ -1,100 +1,224 @@
-"""Grade a whole class from a roster: one output folder per student, then the class summary.
+"""Grade a whole class from a roster (commands/roster.py): one output folder per student, a
+durable gradebook that makes the batch resumable (commands/ledger.py), then the class summary
+and gradebook.csv.
 
-A roster is a CSV file with a header row. Columns: `student` and `submission` (a folder, script,
-notebook, zip or git repository, as for `grade`), and optionally `ref`, `before` and
-`submitted_at`, which override the command line's for that student. A student the grader
-cannot grade gets a folder holding `error.txt` and a row in the summary that says why; the
-batch goes on.
+Running the same command again grades only what is not graded: a student whose grading was
+interrupted (Ctrl-C, kill -9, a power cut) is graded again, a finished one is kept unless its
+submission changed or `--regrade` names it, and one graded with another rubric or calibration is
+re-scored from its stored evidence without training. Before anything starts, whatever a killed
+batch left (its processes, found by their attempt token; its private copies) is removed.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-import traceback
-from dataclasses import replace
+import fcntl
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import pipeline
-from grader.course.profiles import Profile
+from grader.commands import ledger, rescore
+from grader.commands.attempt import Job
+from grader.commands.roster import Entry
+from grader.course import calibration
 from grader.errors import CannotGrade
-from grader.intake import submitted
-from grader.outputs import files, summary
+from grader.intake.handed_in import content_digest
+from grader.outputs import files, gradebook, summary
+from grader.run import sandbox
 from grader.scoring.rubric import Rubric
 
-REQUIRED = ("student", "submission")
-OPTIONAL = ("ref", "before", "submitted_at")
+LOCK = ".batch.lock"
+LOGS = ".batch-logs"  # each attempt's worker log
+RESUME = "run the same command again to resume: what is graded is kept"
+GRADER_ERROR = "grader error"  # how a failure of the grader (not of the submission) is reported; retried on resume
 
 
-def folder_name(student: str) -> str:
-    """A file-system-safe folder name that still reads as the student's name."""
-    return re.sub(r"[^\w.@-]+", "_", student).strip("._") or "student"
+@dataclass
+class Settings:
+    """What every student's grading shares (the command line)."""
+
+    profile: str
+    mrpc: Path
+    model_dir: str | None = None
+    budget: float | None = None
+    ref: str | None = None
+    before: str | None = None
+    device_ids: str | None = None
+    python: str | None = None
+    hide: tuple[str, ...] = ()
+    rubric: str | None = None
+    submitted_at: str | None = None
 
 
-def read_roster(path: Path) -> list[dict[str, str]]:
-    """Rows of the roster; every problem is reported with its line number, all at once."""
-    try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            entries = [(reader.line_num, row) for row in reader]
-    except OSError as exc:
-        raise CannotGrade(f"cannot read roster {path}: {exc}") from exc
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise CannotGrade(
-            f"{path}:1: the header must name the columns {', '.join(REQUIRED)} (missing {', '.join(missing)}); optional: "
-            f"{', '.join(OPTIONAL)}"
+@dataclass
+class Batch:
+    out: Path
+    book: ledger.Ledger
+    entries: list[Entry]
+    extra_columns: list[str]
+    settings: Settings
+    rubric_id: str
+    calibration_id: str
+    work_root: Path
+    to_grade: list[str] = field(default_factory=list)  # folder names, in roster order
+    to_rescore: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # interrupted by a batch that was killed
+    digests: dict[str, str | None] = field(default_factory=dict)  # of each submission as its attempt began
+    lock: object = None
+
+    def entry(self, folder: str) -> Entry:
+        return next(e for e in self.entries if e.folder == folder)
+
+    def job(self, folder: str) -> Job:
+        e, s = self.entry(folder), self.settings
+        return Job(
+            e.student,
+            e.submission,
+            str(self.out / folder),
+            str(s.mrpc),
+            s.profile,
+            s.model_dir,
+            s.budget,
+            e.ref or s.ref,
+            e.before or s.before,
+            s.device_ids,
+            s.python,
+            [*s.hide, str(self.out)],  # the run never reads the class's results
+            s.rubric,
+            e.submitted_at or s.submitted_at,
         )
-    unknown = [c for c in header if c not in REQUIRED + OPTIONAL]
-    problems, seen, rows = [], {}, []
+
+    def begin(self, folder: str, slot: str, token: str, work: str) -> int:
+        """Record an attempt's start, and the submission's content as it begins (None: not a local path)."""
+        self.digests[folder] = content_digest(Path(self.entry(folder).submission))
+        return self.book.start(folder, slot, token, work)
+
+    def log(self, folder: str, attempt: int) -> Path:
+        return self.out / LOGS / f"{folder}.{attempt}.log"
+
+    def close(self) -> None:
+        """Release the folder; the work folder goes too once nothing runs in it."""
+        if not any(row["state"] == ledger.RUNNING for row in self.book.rows().values()):
+            shutil.rmtree(self.work_root, ignore_errors=True)
+        self.book.close()
+        if self.lock:
+            self.lock.close()
+
+
+def identity(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def calibration_identity(profile: str) -> str:
+    path = calibration.path_for(profile)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "none"
+
+
+def _lock(out: Path):
+    handle = (out / LOCK).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise CannotGrade(f"another `grade batch` is grading into {out}; wait for it to end (or stop it) and run this again") from None
+    return handle
+
+
+def open_batch(
+    entries: list[Entry], extra_columns: list[str], out: Path, settings: Settings, rubric: Rubric, regrade: list[str] | None
+) -> Batch:
+    """Lock the output folder, recover from a killed batch, and decide who is graded, re-scored
+    or kept. `regrade`: None keeps finished students, [] regrades all, names regrade those."""
+    out = Path(out).absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    book = ledger.Ledger(out / ledger.FILE)
+    work_root = Path(book.get_meta("work_root") or tempfile.mkdtemp(prefix="grade-batch-"))
+    book.set_meta("work_root", str(work_root))
+    batch = Batch(
+        out, book, entries, extra_columns, settings, identity(rubric.to_dict()), calibration_identity(settings.profile), work_root
+    )
+    batch.lock = lock
+    batch.recovered = recover(batch)
+    unknown = sorted(set(regrade or []) - {e.student for e in entries} - {e.folder for e in entries})
     if unknown:
-        problems.append(f"{path}:1: unknown columns {', '.join(unknown)} (known: {', '.join(REQUIRED + OPTIONAL)})")
-    for line, row in entries:
-        row = {k: (v or "").strip() for k, v in row.items() if k in REQUIRED + OPTIONAL}
-        empty = [c for c in REQUIRED if not row.get(c)]
-        if empty:
-            problems.append(f"{path}:{line}: empty {', '.join(empty)}")
-            continue
-        name = folder_name(row["student"])
-        if name in seen:
-            problems.append(f"{path}:{line}: student {row['student']!r} collides with line {seen[name]} (same output folder {name!r})")
-            continue
-        seen[name] = line
-        rows.append(row)
-    if problems:
-        raise CannotGrade("roster problems:\n  " + "\n  ".join(problems))
-    if not rows:
-        raise CannotGrade(f"{path} names no students")
-    return rows
+        batch.close()
+        raise CannotGrade(f"--regrade names students not in the roster: {', '.join(unknown)}")
+    book.enroll([(e.folder, e.student, e.submission) for e in entries])
+    rows = book.rows()
+    for e in entries:
+        row, folder = rows[e.folder], out / e.folder
+        forced = regrade is not None and (not regrade or e.student in regrade or e.folder in regrade)
+        has_result = (folder / files.SCORED).is_file() or (folder / files.ERROR_FILE).is_file()
+        changed = row["state"] in ledger.FINISHED and content_digest(Path(e.submission)) != row["content_hash"]
+        retry = row["state"] == ledger.NOT_GRADED and (row["problem"] or "").startswith(GRADER_ERROR)  # not the student's doing
+        if forced or row["state"] not in ledger.FINISHED or not has_result or changed or retry:
+            batch.to_grade.append(e.folder)
+        elif row["state"] == ledger.GRADED and (row["rubric"], row["calibration"]) != (batch.rubric_id, batch.calibration_id):
+            batch.to_rescore.append(e.folder)
+    book.requeue(batch.to_grade)
+    return batch
 
 
-def grade_class(
-    roster: Path,
-    profile: Profile,
-    mrpc_dir: Path,
-    out_dir: Path,
-    budget: float | None,
-    options: pipeline.RunOptions,
-    rubric: Rubric,
-    submitted_at: str | None = None,
-) -> list[summary.Row]:
-    entries = read_roster(roster)  # a broken roster stops before anyone is graded
-    folders = []
-    for entry in entries:
-        folder = out_dir / folder_name(entry["student"])
-        folders.append(folder)
-        for stale in (files.ERROR_FILE, files.SCORED):  # never report a previous batch's result as this one's
-            (folder / stale).unlink(missing_ok=True)
+def recover(batch: Batch) -> list[str]:
+    """End what a killed batch left running (by each attempt's token), remove its private
+    copies, and mark those students interrupted. Returns their folder names."""
+    left = [row for row in batch.book.rows().values() if row["state"] == ledger.RUNNING]
+    for row in left:
+        if row["token"]:
+            sandbox.end_attempt(row["token"])
+        batch.book.finish(row["folder"], ledger.INTERRUPTED, problem="interrupted: the batch grading it ended before it finished")
+    if batch.work_root.is_dir():  # no other batch uses it: we hold the lock
+        for leftover in batch.work_root.iterdir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    batch.work_root.mkdir(parents=True, exist_ok=True)
+    return [row["folder"] for row in left]
+
+
+def record(batch: Batch, folder: str, outcome) -> None:
+    """The attempt's outcome into the gradebook, with what it was judged by."""
+    if outcome.state == ledger.INTERRUPTED:
+        batch.book.finish(folder, ledger.INTERRUPTED, problem=outcome.problem)
+        return
+    batch.book.finish(
+        folder,
+        outcome.state,
+        content_hash=batch.digests.get(folder),
+        rubric=batch.rubric_id,
+        calibration=batch.calibration_id,
+        **outcome.fields(),
+    )
+
+
+def rescore_changed(batch: Batch, rubric: Rubric, say) -> None:
+    """Students graded with another rubric or calibration: judged again from stored evidence."""
+    for folder in batch.to_rescore:
         try:
-            mine = replace(options, ref=entry.get("ref") or options.ref, before=entry.get("before") or options.before)
-            when = submitted.parse(entry["submitted_at"]) if entry.get("submitted_at") else submitted_at
-            scored = pipeline.grade(entry["submission"], profile, mrpc_dir, folder, budget, mine, rubric, when, entry["student"])
-            print(f"{entry['student']}: {scored.verdict} {scored.score:g}/{scored.max_score:g}", flush=True)
-        except Exception as exc:  # recorded in the student's folder and the summary; the class goes on
-            folder.mkdir(parents=True, exist_ok=True)
-            reason = str(exc) if isinstance(exc, CannotGrade) else f"grader error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
-            (folder / files.ERROR_FILE).write_text(reason + "\n")
-            print(f"{entry['student']}: could not grade: {reason.splitlines()[0]}", flush=True)
-    _, rows = summary.write(folders, out_dir)
-    return rows
+            scored = rescore.rescore(batch.out / folder, rubric)
+        except Exception as exc:  # the stored result stays; the next batch tries again
+            say(f"{batch.entry(folder).student}: could not re-score ({type(exc).__name__}: {exc}); kept as it was")
+            continue
+        batch.book.update(
+            folder,
+            rubric=batch.rubric_id,
+            calibration=batch.calibration_id,
+            score=scored.score,
+            max_score=scored.max_score,
+            verdict=scored.verdict,
+        )
+        say(f"{batch.entry(folder).student}: re-scored with the current rubric: {scored.verdict} {scored.score:g}/{scored.max_score:g}")
+
+
+def finish(batch: Batch) -> tuple[Path, list[summary.Row]]:
+    """summary.html and gradebook.csv over every roster student, graded or not."""
+    rows = batch.book.rows()
+    known = {}
+    for e in batch.entries:
+        row = rows[e.folder]
+        status, problem = "", ""
+        if row["state"] not in ledger.FINISHED:
+            status, problem = "not graded", row["problem"] or f"{row['state']}: not graded yet; {RESUME}"
+        known[batch.out / e.folder] = gradebook.ClassRow(e.student, status, None, problem, e.submission, e.extra)
+    return summary.write([batch.out / e.folder for e in batch.entries], batch.out, known, batch.extra_columns)

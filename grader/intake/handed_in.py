@@ -43,3 +43,26 @@ def weights_digests(root: Path) -> dict[str, str]:
             if path.suffix in WEIGHT_SUFFIXES and path.is_file() and not path.is_symlink():
                 found.setdefault(digest(path), path.relative_to(root).as_posix())
     return found
+
+
+def content_digest(path: Path) -> str | None:
+    """sha256 over a submission's files (names and contents, links by their target text), leaving
+    out the grader's own output folders; None when the path does not exist. A batch compares it
+    to tell a resubmitted folder from the one it graded."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    h = hashlib.sha256()
+    if path.is_file():
+        h.update(digest(path).encode())
+        return h.hexdigest()
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not is_grader_output(Path(dirpath) / d))
+        for name in sorted(filenames):
+            file = Path(dirpath) / name
+            relative = file.relative_to(path).as_posix()
+            if file.is_symlink():
+                h.update(f"link {relative} -> {os.readlink(file)}\n".encode())
+            elif file.is_file():
+                h.update(f"file {relative} {digest(file)}\n".encode())
+    return h.hexdigest()

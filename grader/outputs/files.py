@@ -26,17 +26,21 @@ FILES = (RESULTS, REPORT, INSTRUCTOR_REPORT, CLASSROOM, MARKDOWN, JUNIT, GRADEBO
 
 
 def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
+    """Every output of one submission, each written under a temporary name and then renamed, so
+    that no reader (an LMS import, a running summary, a resumed batch) sees a half-written file.
+    scored.json comes last: its presence says the rest is there."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {
-        RESULTS: gradescope.write(scored, out_dir / RESULTS),
-        REPORT: _text(out_dir / REPORT, report.render(scored, "student")),
-        INSTRUCTOR_REPORT: _text(out_dir / INSTRUCTOR_REPORT, report.render(scored, "instructor")),
-        CLASSROOM: _text(out_dir / CLASSROOM, classroom.output_lines(classroom.runners(scored))),
-        MARKDOWN: _text(out_dir / MARKDOWN, markdown.render(scored)),
-        JUNIT: junit.write(scored, out_dir / JUNIT),
-        GRADEBOOK: gradebook.write([scored], out_dir / GRADEBOOK),
-        SCORED: store.save(scored, out_dir),
+    writers = {
+        RESULTS: lambda path: gradescope.write(scored, path),
+        REPORT: lambda path: _text(path, report.render(scored, "student")),
+        INSTRUCTOR_REPORT: lambda path: _text(path, report.render(scored, "instructor")),
+        CLASSROOM: lambda path: _text(path, classroom.output_lines(classroom.runners(scored))),
+        MARKDOWN: lambda path: _text(path, markdown.render(scored)),
+        JUNIT: lambda path: junit.write(scored, path),
+        GRADEBOOK: lambda path: gradebook.write([scored], path),
+        SCORED: lambda path: _text(path, store.dumps(scored)),
     }
+    written = {name: _atomically(out_dir / name, write) for name, write in writers.items()}
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:  # in GitHub Actions: the reporter reads steps.<id>.outputs.<runner id>, one per runner
         with open(github_output, "a", encoding="utf-8") as handle:
@@ -44,17 +48,32 @@ def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
     return written
 
 
+def _atomically(path: Path, write) -> Path:
+    """`write(temporary path)`, then rename it to `path` (a rename within a folder is atomic)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def write_not_graded(out_dir: Path, reason: str) -> Path:
     """results.json for a submission the grader failed on: says so instead of leaving nothing
     (or an old result) for Gradescope or a CI step to read."""
     out_dir.mkdir(parents=True, exist_ok=True)
     message = f"The grader could not grade this submission because of an error of its own, not of the submission: {reason}"
-    return _text(
+    return _atomically(
         out_dir / RESULTS,
-        json.dumps({"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}, indent=2) + "\n",
+        lambda path: _text(
+            path,
+            json.dumps({"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}, indent=2) + "\n",
+        ),
     )
 
 
 def _text(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    """UTF-8; a lone surrogate (from a file name or output that was not valid UTF-8) is written as its escape."""
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")
     return path

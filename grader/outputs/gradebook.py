@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.scoring.score import ScoredResult
@@ -62,5 +63,43 @@ def render(results: list[ScoredResult]) -> str:
 
 
 def write(results: list[ScoredResult], path: Path) -> Path:
-    path.write_text(render(results), encoding="utf-8")
+    path.write_text(render(results), encoding="utf-8", errors="backslashreplace")  # a name from undecodable bytes
+    return path
+
+
+@dataclass
+class ClassRow:
+    """One roster student in the class gradebook, graded or not."""
+
+    student: str
+    status: str  # passed | failed | could not judge | could not grade | not graded
+    scored: ScoredResult | None = None
+    problem: str = ""  # why there is no score
+    submission: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # the roster's own columns (id, email, ...)
+
+
+def class_rows(students: list[ClassRow], extra_columns: list[str]) -> tuple[list[str], list[dict]]:
+    """Every student a row, so an LMS import never drops one silently: the roster's columns after
+    the name, then the status and why, then the scores of those graded."""
+    header, graded = rows([s.scored for s in students if s.scored])
+    scored_rows = iter(graded)
+    table = []
+    for s in students:
+        row = dict(next(scored_rows)) if s.scored else {"student": s.student, "submission": s.submission}
+        row.update(s.extra, student=s.student, status=s.status, problem=s.problem)
+        table.append(row)
+    columns = ["student", *extra_columns, "status", "problem", *[c for c in header if c != "student"]]
+    return columns, table
+
+
+def write_class(students: list[ClassRow], extra_columns: list[str], path: Path) -> Path:
+    header, table = class_rows(students, extra_columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(table)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(buffer.getvalue(), encoding="utf-8", errors="backslashreplace")
+    temporary.replace(path)
     return path

@@ -17,8 +17,12 @@ FILE = "scored.json"
 def save(scored: ScoredResult, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / FILE
-    path.write_text(json.dumps(scored.to_dict(), indent=2, default=str) + "\n")
+    path.write_text(dumps(scored))
     return path
+
+
+def dumps(scored: ScoredResult) -> str:
+    return json.dumps(scored.to_dict(), indent=2, default=str) + "\n"
 
 
 def load(folder: Path) -> ScoredResult:

@@ -19,6 +19,8 @@ from grader.outputs.report import environment
 from grader.scoring.score import ScoredResult
 
 BINS = 10
+NOT_GRADED = "could not grade"
+STATUS_ORDER = ("passed", "failed", "could not judge", NOT_GRADED, "not graded", "interrupted", "no results")
 
 
 @dataclass
@@ -27,9 +29,12 @@ class Row:
     student: str
     scored: ScoredResult | None
     problem: str = ""
+    state: str = ""  # set when the folder's files do not tell: "could not grade", "not graded"
 
     @property
     def status(self) -> str:
+        if self.state:
+            return self.state
         if self.scored is None:
             return "no results"
         if self.scored.could_not_judge:
@@ -46,7 +51,7 @@ def collect(folders: list[Path]) -> list[Row]:
         folder = Path(folder)
         error = folder / ERROR_FILE
         if error.is_file():  # written by a batch run that could not grade this student
-            rows.append(Row(folder, folder.name, None, error.read_text(errors="replace").strip().splitlines()[0]))
+            rows.append(Row(folder, folder.name, None, (error.read_text(errors="replace").strip().splitlines() or [""])[0], NOT_GRADED))
             continue
         try:
             scored = store.load(folder)
@@ -125,7 +130,7 @@ def view(rows: list[Row], out_dir: Path) -> dict:
     names = _criteria(rows)
     rates = _pass_rates(rows, names)
     statuses = Counter(row.status for row in rows)
-    status_order = [s for s in ("passed", "failed", "could not judge", "no results") if s in statuses]
+    status_order = [s for s in STATUS_ORDER if s in statuses]
     table = []
     for row in rows:
         report = row.folder / INSTRUCTOR_REPORT
@@ -173,12 +178,31 @@ def view(rows: list[Row], out_dir: Path) -> dict:
     }
 
 
-def write(folders: list[Path], out_dir: Path) -> tuple[Path, list[Row]]:
-    out_dir = Path(out_dir)
+def write(
+    folders: list[Path], out_dir: Path, roster: dict[Path, gradebook.ClassRow] | None = None, extra_columns: list[str] | None = None
+) -> tuple[Path, list[Row]]:
+    """summary.html and the class gradebook.csv, a row for every folder, graded or not.
+    `roster` (from a batch): per folder the student's name, the roster's own columns, and a
+    status when the student is not graded yet (queued or interrupted), which the folder's files
+    then do not decide."""
+    out_dir, roster = Path(out_dir), roster or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = collect(folders)
+    for row in rows:
+        known = roster.get(row.folder)
+        if known:
+            row.student = known.student
+            if known.status:
+                row.scored, row.state, row.problem = None, known.status, known.problem
     html = environment().get_template("summary.html.j2").render(**view(rows, out_dir))
     path = out_dir / SUMMARY
-    path.write_text(html, encoding="utf-8")
-    gradebook.write([row.scored for row in rows if row.scored], out_dir / GRADEBOOK)
+    temporary = path.with_name(f".{SUMMARY}.tmp")
+    temporary.write_text(html, encoding="utf-8", errors="backslashreplace")
+    temporary.replace(path)
+    book = []
+    for row in rows:
+        known = roster.get(row.folder)
+        extra, submission = (known.extra, known.submission) if known else ({}, "")
+        book.append(gradebook.ClassRow(row.student, row.status, row.scored, row.problem, submission, extra))
+    gradebook.write_class(book, list(extra_columns or []), out_dir / GRADEBOOK)
     return path, rows

@@ -4,6 +4,7 @@ time budget, and the whole process group ended on expiry (politely, then by forc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -57,6 +58,8 @@ def run_script(
     command = command or [python or sys.executable, str(entry.relative_to(cwd))]
     token = uuid.uuid4().hex
     env = {**env, sandbox_mod.TOKEN_VAR: token}
+    if os.environ.get(sandbox_mod.ATTEMPT_VAR):  # a batch ends a killed attempt's processes by it
+        env[sandbox_mod.ATTEMPT_VAR] = os.environ[sandbox_mod.ATTEMPT_VAR]
     launch, record_file = sandbox.wrap(command, logs) if sandbox else (command, None)
     cap = sandbox.output_bytes if sandbox else sandbox_mod.Sandbox().output_bytes
     start = time.monotonic()

@@ -21,6 +21,7 @@ from pathlib import Path
 from grader.run.launch import SANDBOX_EXEC as EXEC_SCRIPT
 
 TOKEN_VAR = "GRADER_SANDBOX_TOKEN"
+ATTEMPT_VAR = "GRADER_ATTEMPT_TOKEN"  # set by a batch for one student's attempt; every run of it carries it on
 GiB = 1024**3
 
 
@@ -155,4 +156,28 @@ def end_all(proc, token: str, grace: float) -> int:
     while members(proc.pid, token) and time.monotonic() < deadline:
         time.sleep(0.05)
     ended.discard(proc.pid)
+    return len(ended)
+
+
+def carrying(variable: str, value: str) -> set[int]:
+    """Live processes whose environment holds variable=value (other than this one)."""
+    needle, me = f"{variable}={value}".encode(), os.getpid()
+    return {pid for pid, (_pgrp, environ) in _process_table().items() if pid != me and needle in environ.split(b"\0")}
+
+
+def end_attempt(token: str, grace: float = 5.0) -> int:
+    """End every process of a batch attempt, wherever it went (its grader worker, the student's
+    run and what that started): SIGTERM, then SIGKILL what is left after `grace`. Returns how many."""
+    ended: set[int] = set()
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+        alive = carrying(ATTEMPT_VAR, token)
+        ended |= alive
+        for pid in alive:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + wait
+        while alive and carrying(ATTEMPT_VAR, token) and time.monotonic() < deadline:
+            time.sleep(0.1)
     return len(ended)

@@ -1,26 +1,35 @@
-"""Grading a class from a roster: real training per student, one bad row never stops the rest."""
+"""Grading a class from a roster: concurrent slots, the class gradebook with every student, the
+roster's columns and paths, resuming, and one real training per student in the slow case."""
 
-import csv
+import json
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from grader import cli
-from grader.commands import batch
+from grader.commands import roster, slots
 from grader.errors import CannotGrade
+from tests.commands.batch_helpers import (
+    attempts,
+    batch_command,
+    batch_env,
+    carrying_any,
+    gradebook,
+    run_batch,
+    students,
+    submission,
+    write_roster,
+)
 from tests.helpers import SUBMISSIONS
-
-
-def write_roster(path, rows, header=("student", "submission")):
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.mark.slow
 def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(tmp_path):
-    roster = write_roster(
+    roster_file = write_roster(
         tmp_path / "roster.csv",
         [
             ("Ada Lovelace", str(SUBMISSIONS / "good")),
@@ -29,15 +38,16 @@ def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(t
         ],
     )
     out = tmp_path / "class"
-    code = cli.main(["batch", str(roster), "--profile", "tiny", "--out", str(out)])
+    code = cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out), "--jobs", "2"])
     assert code == 1  # not every student passed
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["Ada_Lovelace", "Bob", "ghost"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["Ada_Lovelace", "Bob", "ghost"]
     assert (out / "Ada_Lovelace" / "report.html").is_file() and (out / "Bob" / "report.html").is_file()
     assert "does not exist" in (out / "ghost" / "error.txt").read_text()
-    with (out / "gradebook.csv").open() as handle:
-        book = {row["student"]: row for row in csv.DictReader(handle)}
-    assert set(book) == {"Ada Lovelace", "Bob"}
+    book = gradebook(out)
+    assert list(book) == ["Ada Lovelace", "ghost", "Bob"]  # every roster student, in roster order
+    assert book["ghost"]["status"] == "could not grade" and "does not exist" in book["ghost"]["problem"]
     assert float(book["Ada Lovelace"]["score"]) > float(book["Bob"]["score"])
+    assert json.loads((out / "Ada_Lovelace" / "scored.json").read_text())["result"]["student"] == "Ada Lovelace"
     summary = (out / "summary.html").read_text()
     assert (
         "Ada Lovelace" in summary and "does not exist" in summary and "Ada_Lovelace/report-instructor.html" in summary
@@ -45,11 +55,145 @@ def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(t
 
 
 def test_roster_problems_are_reported_by_line_before_anyone_is_graded(tmp_path):
-    roster = write_roster(tmp_path / "r.csv", [("amy", "a"), ("", "b"), ("amy", "c")])
+    bad = write_roster(
+        tmp_path / "r.csv", [("amy", "a", "1"), ("", "b", "2"), ("amy", "c", "3"), ("dan", "d")], ("student", "submission", "id")
+    )
     with pytest.raises(CannotGrade) as caught:
-        batch.read_roster(roster)
-    assert "r.csv:3: empty student" in str(caught.value) and "r.csv:4: student 'amy' collides with line 2" in str(caught.value)
+        roster.read(bad)
+    message = str(caught.value)
+    assert "r.csv:3: empty student" in message and "r.csv:4: student 'amy' collides with line 2" in message
+    assert "r.csv:5: 2 cells where the header has 3 columns" in message
+    with pytest.raises(CannotGrade, match="r3.csv:1: column.s. score are the gradebook's own"):
+        roster.read(write_roster(tmp_path / "r3.csv", [("x", "y", "1")], header=("student", "submission", "score")))
     with pytest.raises(CannotGrade, match="r2.csv:1: the header must name the columns student, submission"):
-        batch.read_roster(write_roster(tmp_path / "r2.csv", [("x", "y")], header=("name", "submission")))
-    assert cli.main(["batch", str(roster), "--profile", "tiny", "--out", str(tmp_path / "o")]) == 2
+        roster.read(write_roster(tmp_path / "r2.csv", [("x", "y")], header=("name", "submission")))
+    assert cli.main(["batch", str(bad), "--profile", "tiny", "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_roster_paths_are_relative_to_the_roster_and_its_own_columns_are_kept(tmp_path, monkeypatch):
+    folder = tmp_path / "course"
+    submission(folder / "work", "amy")
+    path = write_roster(
+        folder / "roster.csv",
+        [("Amy", "work/amy", "s1", "amy@uni.edu"), ("Remote", "https://example.org/r.git", "s2", "r@uni.edu")],
+        ("student", "submission", "id", "email"),
+    )
+    monkeypatch.chdir(tmp_path)  # not the roster's folder
+    entries, extra = roster.read(path)
+    assert extra == ["id", "email"]
+    assert entries[0].submission == str(folder / "work" / "amy") and entries[0].extra == {"id": "s1", "email": "amy@uni.edu"}
+    assert entries[1].submission == "https://example.org/r.git"
+
+
+def test_slots_one_per_device_and_none_the_machine_lacks(tmp_path, monkeypatch):
+    for name in ("davinci0", "davinci1", "davinci2", "davinci3"):
+        (tmp_path / name).touch()
+    monkeypatch.setenv("GRADER_DEVICE_ROOT", str(tmp_path))
+    assert [s.device for s in slots.plan("ascend:0-2", None, None)] == ["ascend:0", "ascend:1", "ascend:2"]
+    assert [s.device for s in slots.plan("npu", None, None)] == [f"ascend:{i}" for i in range(4)]  # every one present
+    assert [s.device for s in slots.plan(None, 3, None)] == ["cpu", "cpu", "cpu"]
+    with pytest.raises(CannotGrade, match="Ascend 6,7 requested but this machine has only 0,1,2,3"):
+        slots.plan("ascend:6-7", None, None)
+    with pytest.raises(CannotGrade, match="not both"):
+        slots.plan("ascend:0", 2, None)
+
+
+def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
+    subs = tmp_path / "subs"
+    for name in ("a", "b"):
+        submission(subs, name, seconds=4)
+    path = write_roster(
+        tmp_path / "roster.csv",
+        [("A", "subs/a", "1"), ("B", "subs/b", "2"), ("Ghost", "subs/never-handed-in", "3")],
+        ("student", "submission", "id"),
+    )
+    out = tmp_path / "class"
+    done = run_batch(path, out, "--jobs", "2")
+    assert done.returncode == 1, done.stdout + done.stderr  # graded, not passed
+    spans = {}
+    for name in ("A", "B"):
+        stdout = (out / name / "evidence" / "logs" / "stdout.txt").read_text().split()
+        spans[name] = (float(stdout[stdout.index("began") + 1]), float(stdout[stdout.index("ended") + 1]))
+    assert spans["A"][0] < spans["B"][1] and spans["B"][0] < spans["A"][1], spans  # the two runs overlapped
+    assert {students(out)[n]["slot"] for n in ("A", "B")} == {"cpu-1", "cpu-2"}
+    for name in ("A", "B"):  # each run was kept from the other slot's private copies, and from the class's results
+        plan = json.loads((out / name / "evidence" / "logs" / "sandbox-plan.json").read_text())
+        other = "cpu_2" if students(out)[name]["slot"] == "cpu-1" else "cpu_1"
+        assert any(Path(p).name == other and Path(p).parent.name.startswith("grade-batch-") for p in plan["hide"]), plan["hide"]
+        assert str(out.resolve()) in plan["hide"]
+    book = gradebook(out)
+    assert [(n, r["id"], r["status"]) for n, r in book.items()] == [
+        ("A", "1", "failed"),
+        ("B", "2", "failed"),
+        ("Ghost", "3", "could not grade"),
+    ]
+    assert book["A"]["score"] and not book["Ghost"]["score"] and "does not exist" in book["Ghost"]["problem"]
+    assert "Ghost: could not grade" in done.stdout and "A: failed" in done.stdout  # one line per event off a terminal
+
+
+def test_a_changed_rubric_rescores_without_training_and_regrade_forces(tmp_path):
+    submission(tmp_path / "subs", "a")
+    path = write_roster(tmp_path / "roster.csv", [("A", "subs/a")])
+    out = tmp_path / "class"
+    assert run_batch(path, out).returncode == 1
+    first = students(out)["A"]
+    rubric = tmp_path / "strict.yaml"
+    text = (SUBMISSIONS.parent / "rubrics" / "default.yaml").read_text()
+    rubric.write_text(text.replace("\nname: ", "\nname: Strict ", 1))
+    again = run_batch(path, out, "--rubric", str(rubric))
+    assert "re-scored with the current rubric" in again.stdout, again.stdout + again.stderr
+    row = students(out)["A"]
+    assert row["attempts"] == 1 and row["rubric"] != first["rubric"]  # judged again, not run again
+    assert json.loads((out / "A" / "scored.json").read_text())["rubric"]["name"].startswith("Strict")
+    forced = run_batch(path, out, "--rubric", str(rubric), "--regrade", "A")
+    assert forced.returncode == 1 and students(out)["A"]["attempts"] == 2
+    assert [a["outcome"] for a in attempts(out)] == ["graded", "graded"]
+    assert run_batch(path, out, "--rubric", str(rubric)).returncode == 1 and students(out)["A"]["attempts"] == 2  # nothing left
+    (tmp_path / "subs" / "a" / "notes.txt").write_text("handed in again")
+    assert run_batch(path, out, "--rubric", str(rubric)).returncode == 1 and students(out)["A"]["attempts"] == 3  # changed: graded
+
+
+def test_a_second_batch_into_the_same_folder_is_refused(tmp_path):
+    submission(tmp_path / "subs", "a", seconds=30, until_flag=True)
+    path = write_roster(tmp_path / "roster.csv", [("A", "subs/a")])
+    out = tmp_path / "class"
+    first = subprocess.Popen(batch_command(path, out), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in first.stdout:
+            if "started" in line:
+                break
+        second = run_batch(path, out)
+        assert second.returncode == 2 and "another `grade batch` is grading into" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    work_root = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT value FROM meta WHERE key = 'work_root'").fetchone()[0]
+    deadline = time.monotonic() + 30
+    while carrying_any([students(out)["A"]["token"]]) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the worker ends with its batch
+    shutil.rmtree(work_root, ignore_errors=True)
+
+
+def test_each_slot_run_sees_only_its_own_device(tmp_path):
+    devices = tmp_path / "dev"
+    devices.mkdir()
+    for name in ("davinci0", "davinci1", "davinci2"):
+        (devices / name).touch()  # stand-in device files: no NPU here, and the runs never touch one
+    subs = tmp_path / "subs"
+    for name in ("a", "b", "c"):
+        folder = subs / name
+        folder.mkdir(parents=True)
+        (folder / "train.py").write_text("import os, time\nprint('visible', os.environ.get('ASCEND_RT_VISIBLE_DEVICES'))\ntime.sleep(2)\n")
+    path = write_roster(tmp_path / "roster.csv", [("A", "subs/a"), ("B", "subs/b"), ("C", "subs/c")])
+    out = tmp_path / "class"
+    env = {**batch_env(), "GRADER_DEVICE_ROOT": str(devices)}
+    done = subprocess.run(batch_command(path, out, "--devices", "ascend:1-2"), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    seen = {}
+    for name in ("A", "B", "C"):
+        slot = students(out)[name]["slot"]
+        visible = (out / name / "evidence" / "logs" / "stdout.txt").read_text().split()[1]
+        seen[name] = (slot, visible)
+    assert all(slot == f"ascend:{visible}" for slot, visible in seen.values()), seen  # its slot's device, and only that one
+    assert {visible for _, visible in seen.values()} == {"1", "2"}  # both slots were used, device 0 never

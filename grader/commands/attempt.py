@@ -1,0 +1,146 @@
+"""Grading one student of a batch: `grade_one`, the one function that every executor calls (a
+local slot's thread, a Ray task on another machine).
+
+The grading itself runs in a grader worker process of its own (commands/worker.py): MindSpore
+must not run in threads of one process, and a crash of one grading must not stop the batch. The
+worker and every process it starts carry the attempt's token in their environment, and its
+temporary files (the student's private copy among them) lie in the attempt's work folder, so
+whatever an interrupted attempt leaves is found and removed, now or by the next batch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader.commands import ledger
+from grader.commands.slots import Slot
+from grader.outputs import files, store
+from grader.run import sandbox
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this grader package
+PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
+STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to grade one student; JSON on its command line."""
+
+    student: str
+    submission: str
+    out: str  # the student's output folder
+    mrpc: str
+    profile: str
+    model_dir: str | None = None
+    budget: float | None = None
+    ref: str | None = None
+    before: str | None = None
+    device_ids: str | None = None
+    python: str | None = None
+    hide: list[str] = field(default_factory=list)
+    rubric: str | None = None
+    submitted_at: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class Outcome:
+    """How one attempt ended, as the batch records it."""
+
+    state: str  # ledger.GRADED, ledger.NOT_GRADED or ledger.INTERRUPTED
+    problem: str = ""
+    score: float | None = None
+    max_score: float | None = None
+    verdict: str | None = None
+    evidence: str | None = None
+    stray_processes: int = 0  # processes of the attempt still alive after the worker ended
+
+    def fields(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("state", "stray_processes")}
+
+
+def grade_one(
+    job: Job,
+    slot: Slot,
+    token: str,
+    work: Path,
+    log: Path,
+    started: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Outcome:
+    """Grade `job` on `slot` in a worker process; `started(pid)` is told its pid, `stop` ends it
+    early (then the outcome is interrupted). The student's output folder is emptied first, so it
+    only ever holds this attempt's result; the work folder is removed afterwards."""
+    out = Path(job.out)
+    shutil.rmtree(out, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    command = [sys.executable, "-m", "grader.commands.worker", job.to_json(), slot.device]
+    stopped = False
+    try:
+        with log.open("ab") as output:
+            worker = subprocess.Popen(
+                command, env=env, cwd=work, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        if started:
+            started(worker.pid)
+        while worker.poll() is None:
+            if stop is not None and stop.wait(0.5):
+                stopped = True
+                _stop(worker)
+                break
+            if stop is None:
+                worker.wait()
+    finally:
+        stray = sandbox.end_attempt(token, grace=2.0)  # nothing of the attempt outlives it
+        shutil.rmtree(work, ignore_errors=True)
+    if stopped:
+        return Outcome(ledger.INTERRUPTED, "stopped before it finished", stray_processes=stray)
+    outcome = read_outcome(out, worker.returncode, log)
+    outcome.stray_processes = stray
+    return outcome
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    """SIGTERM: the worker ends the student's run and removes its copies; SIGKILL if it lingers."""
+    try:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    except ProcessLookupError:
+        pass
+
+
+def read_outcome(out: Path, returncode: int | None, log: Path) -> Outcome:
+    """What the worker left in the output folder: scored.json, or error.txt saying why not."""
+    if (out / files.SCORED).is_file():
+        scored = store.load(out)
+        return Outcome(ledger.GRADED, "", scored.score, scored.max_score, scored.verdict, str(out / files.EVIDENCE_DIR))
+    error = out / files.ERROR_FILE
+    if error.is_file():
+        return Outcome(ledger.NOT_GRADED, (error.read_text(errors="replace").strip().splitlines() or ["(no reason given)"])[0])
+    how = f"signal {-returncode}" if returncode and returncode < 0 else f"exit status {returncode}"
+    reason = f"grader error: the grading worker ended with {how} and wrote no result; its log: {log}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / files.ERROR_FILE).write_text(reason + "\n")
+    return Outcome(ledger.NOT_GRADED, reason)

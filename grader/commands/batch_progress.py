@@ -1,0 +1,114 @@
+"""A batch's progress: how many students are in each state, what each slot is grading and for how
+long against the budget, and an estimate of the time left.
+
+On a terminal it is a live display redrawn in place (rich); elsewhere (a CI log, a pipe) one
+plain line per event: a student started, a student finished, a note.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from grader.commands import ledger
+
+STATE_ORDER = (ledger.GRADED, ledger.NOT_GRADED, ledger.RUNNING, ledger.QUEUED, ledger.INTERRUPTED)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Display:
+    """Told of every start and end by the executors (from several threads)."""
+
+    def __init__(self, out: Console, counts: Counter, slots: list[str], budget: float | None):
+        self.out, self.counts, self.budget = out, counts, budget
+        self.slots: dict[str, tuple[str, float] | None] = dict.fromkeys(slots)
+        self.durations: list[float] = []
+        self.started_at = time.monotonic()
+        self._lock = threading.Lock()
+        self.live = Live(self._render(), console=out, refresh_per_second=2, transient=False) if out.is_terminal else None
+        if self.live:
+            self.live.start()
+
+    def running_count(self) -> int:
+        return self.counts[ledger.RUNNING]
+
+    def estimate(self) -> float | None:
+        """Seconds left: the students not finished times the mean grading so far, over the slots."""
+        left = self.counts[ledger.QUEUED] + self.counts[ledger.RUNNING]
+        if not self.durations or not left:
+            return None
+        return left * (sum(self.durations) / len(self.durations)) / max(1, len(self.slots))
+
+    def _counts_line(self) -> str:
+        shown = ", ".join(f"{self.counts[s]} {s}" for s in STATE_ORDER if self.counts[s])
+        eta = self.estimate()
+        return shown + (f"; about {_clock(eta)} left" if eta is not None else "")
+
+    def _line(self, text: str) -> None:
+        self.out.print(f"[{_clock(time.monotonic() - self.started_at):>7}] {text}", markup=False, highlight=False)
+
+    def started(self, student: str, slot: str) -> None:
+        with self._lock:
+            self.counts[ledger.QUEUED] -= 1
+            self.counts[ledger.RUNNING] += 1
+            self.slots[slot] = (student, time.monotonic())
+            if not self.live:
+                self._line(f"{student}: started on {slot} ({self._counts_line()})")
+        self.refresh()
+
+    def finished(self, student: str, slot: str, outcome) -> None:
+        with self._lock:
+            began = self.slots.get(slot)
+            took = time.monotonic() - began[1] if began else 0.0
+            self.slots[slot] = None
+            self.counts[ledger.RUNNING] -= 1
+            self.counts[outcome.state] += 1
+            if outcome.state == ledger.INTERRUPTED:
+                self.counts[ledger.INTERRUPTED] -= 1  # back in the queue for the next run
+                self.counts[ledger.QUEUED] += 1
+            else:
+                self.durations.append(took)
+            if outcome.state == ledger.GRADED:
+                what = f"{outcome.verdict} {outcome.score:g}/{outcome.max_score:g}"
+            else:
+                what = f"{outcome.state}: {outcome.problem}"
+            self._line(f"{student}: {what} ({_clock(took)} on {slot}; {self._counts_line()})")
+        self.refresh()
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            self._line(text)
+
+    def _render(self):
+        table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+        table.add_column("slot")
+        table.add_column("student")
+        table.add_column("elapsed", justify="right")
+        now = time.monotonic()
+        for slot, running in self.slots.items():
+            if running:
+                budget = f" of {_clock(self.budget)}" if self.budget else ""
+                table.add_row(slot, running[0], f"{_clock(now - running[1])}{budget}")
+            else:
+                table.add_row(slot, Text("idle", style="dim"), "")
+        return Group(Text(self._counts_line() or "starting", style="bold"), table)
+
+    def refresh(self) -> None:
+        if self.live:
+            with self._lock:
+                self.live.update(self._render())
+
+    def close(self) -> None:
+        if self.live and self.live.is_started:
+            self.refresh()
+            self.live.stop()

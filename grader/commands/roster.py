@@ -1,0 +1,110 @@
+"""The class roster: a CSV file with a header row, one student per row.
+
+Columns the grader reads: `student` and `submission` (a folder, script, notebook, zip or git
+repository, as for `grade`), and optionally `ref`, `before` and `submitted_at`, which override the
+command line's for that student. Any other column (an id, an email) is the instructor's own and
+is carried through to the class gradebook. A local submission path is relative to the roster
+file, not to the current folder, so a roster works from wherever the batch is started.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.errors import CannotGrade
+from grader.outputs import gradebook
+
+REQUIRED = ("student", "submission")
+OPTIONAL = ("ref", "before", "submitted_at")
+RESERVED = ("status", "problem", *gradebook.FIXED)  # columns the class gradebook writes itself
+REMOTE = re.compile(r"^(https?://|ssh://|git@|file://)")  # fetched by git, not a path on this machine
+
+
+@dataclass(frozen=True)
+class Entry:
+    student: str
+    submission: str  # as the grader should read it: a URL, or a path made absolute against the roster
+    line: int
+    ref: str = ""
+    before: str = ""
+    submitted_at: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # the roster's own columns, in its order
+
+    @property
+    def folder(self) -> str:
+        return folder_name(self.student)
+
+
+def folder_name(student: str) -> str:
+    """A file-system-safe folder name that still reads as the student's name."""
+    return re.sub(r"[^\w.@-]+", "_", student).strip("._") or "student"
+
+
+def resolve_submission(text: str, roster_dir: Path) -> str:
+    """A URL stays as it is; a relative path is taken from the roster's folder."""
+    if REMOTE.match(text):
+        return text
+    path = Path(text).expanduser()
+    return str(path if path.is_absolute() else (roster_dir / path).absolute())
+
+
+def read(path: Path) -> tuple[list[Entry], list[str]]:
+    """Entries of the roster and its extra column names; every problem is reported with its
+    line number, all at once, before anyone is graded."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [name.strip() for name in next(reader, [])]
+            lines = [(reader.line_num, cells) for cells in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CannotGrade(f"cannot read roster {path}: {exc}") from exc
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise CannotGrade(
+            f"{path}:1: the header must name the columns {', '.join(REQUIRED)} (missing {', '.join(missing)}); optional: "
+            f"{', '.join(OPTIONAL)}; any other column is carried to the gradebook"
+        )
+    problems = [f"{path}:1: column {name!r} appears twice" for name in sorted({n for n in header if header.count(n) > 1})]
+    problems += [f"{path}:1: column {i + 1} has no name" for i, name in enumerate(header) if not name]
+    extra_columns = [name for name in header if name and name not in REQUIRED + OPTIONAL]
+    taken = [name for name in extra_columns if name in RESERVED]
+    if taken:
+        problems.append(f"{path}:1: column(s) {', '.join(taken)} are the gradebook's own; rename them in the roster")
+    seen: dict[str, int] = {}
+    entries = []
+    for line, cells in lines:
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line
+        if len(cells) != len(header):
+            problems.append(f"{path}:{line}: {len(cells)} cells where the header has {len(header)} columns")
+            continue
+        row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        empty = [c for c in REQUIRED if not row[c]]
+        if empty:
+            problems.append(f"{path}:{line}: empty {', '.join(empty)}")
+            continue
+        name = folder_name(row["student"])
+        if name in seen:
+            problems.append(f"{path}:{line}: student {row['student']!r} collides with line {seen[name]} (same output folder {name!r})")
+            continue
+        seen[name] = line
+        entries.append(
+            Entry(
+                row["student"],
+                resolve_submission(row["submission"], path.absolute().parent),
+                line,
+                row.get("ref", ""),
+                row.get("before", ""),
+                row.get("submitted_at", ""),
+                {c: row[c] for c in extra_columns},
+            )
+        )
+    if problems:
+        raise CannotGrade("roster problems:\n  " + "\n  ".join(problems))
+    if not entries:
+        raise CannotGrade(f"{path} names no students")
+    return entries, extra_columns

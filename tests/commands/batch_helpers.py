@@ -1,0 +1,91 @@
+"""What the batch tests share: cheap submissions (scripts that print, sleep or crash without
+training, so a test about scheduling stays fast), rosters, and the batch's records read back."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+# Records its start and end on stdout (the evidence keeps it); waits while `wait` is in its folder.
+SLEEPER = """
+import os, time
+print("began", time.time(), flush=True)
+deadline = time.time() + {seconds}
+while time.time() < deadline and (not {until_flag} or not os.path.exists("fast")):
+    time.sleep(0.1)
+print("ended", time.time(), flush=True)
+"""
+
+
+def submission(root: Path, name: str, seconds: float = 0.0, until_flag: bool = False) -> Path:
+    """A one-file submission that runs for `seconds` (until a file `fast` is in it, with until_flag)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "train.py").write_text(SLEEPER.format(seconds=seconds, until_flag=until_flag))
+    return folder
+
+
+def write_roster(path: Path, rows, header=("student", "submission")) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def batch_command(roster: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "grader.cli", "batch", str(roster), "--out", str(out), "--profile", "tiny", *extra]
+
+
+def batch_env() -> dict[str, str]:
+    """The grader of this checkout, with the test session's data and cache."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+
+
+def run_batch(roster: Path, out: Path, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(batch_command(roster, out, *extra), env=batch_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def students(out: Path) -> dict[str, dict]:
+    """The batch's gradebook by student ({} before the batch has made it)."""
+    if not (out / "gradebook.sqlite").is_file():
+        return {}
+    with sqlite3.connect(f"file:{out / 'gradebook.sqlite'}?mode=ro", uri=True) as db:
+        db.row_factory = sqlite3.Row
+        try:
+            return {row["student"]: dict(row) for row in db.execute("SELECT * FROM students")}
+        except sqlite3.OperationalError:  # being created
+            return {}
+
+
+def attempts(out: Path) -> list[dict]:
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT * FROM attempts")]
+
+
+def gradebook(out: Path) -> dict[str, dict]:
+    with (out / "gradebook.csv").open() as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def carrying_any(tokens: list[str]) -> list[int]:
+    """Live processes carrying one of the batch's attempt tokens in their environment."""
+    needles = {f"GRADER_ATTEMPT_TOKEN={t}".encode() for t in tokens if t}
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
+                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z" and needles & set(environ):
+                found.append(int(entry.name))
+    return found

@@ -1,0 +1,49 @@
+"""The Ray executor against a local Ray instance started here, with a custom resource standing in
+for NPUs: one task per submission holding one of it, results in the same gradebook, resumable."""
+
+import pytest
+
+from grader.commands.ray_executor import task_resources
+from tests.commands.batch_helpers import attempts, gradebook, run_batch, students, submission, write_roster
+from tests.helpers import ROOT
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    """A local Ray instance with 2 CPUs and 2 stand-in NPUs; its workers import this checkout."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    ray.init(num_cpus=2, resources={"NPU": 2}, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+def test_ray_executor_grades_each_submission_as_a_task_holding_one_npu(tmp_path, cluster):
+    subs = tmp_path / "subs"
+    for name in ("a", "b", "c"):
+        submission(subs, name, seconds=2)
+    path = write_roster(tmp_path / "roster.csv", [("A", "subs/a"), ("B", "subs/b"), ("C", "subs/c"), ("Ghost", "subs/none")])
+    out = tmp_path / "class"
+    done = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = students(out)
+    assert {n: r["state"] for n, r in rows.items()} == {"A": "graded", "B": "graded", "C": "graded", "Ghost": "could not grade"}
+    assert all(r["slot"].startswith("ray ") for r in rows.values())
+    for name in ("A", "B", "C"):  # the task's folder came back whole
+        assert (out / name / "scored.json").is_file() and (out / name / "evidence" / "logs" / "stdout.txt").is_file()
+    spans = sorted((a["started_at"], a["finished_at"]) for a in attempts(out))
+    most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert most == 2  # as many at once as the cluster has NPUs, no more
+    assert gradebook(out)["Ghost"]["status"] == "could not grade"
+    again = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
+    assert "0 to grade" in again.stdout and all(r["attempts"] == 1 for r in students(out).values())
+
+
+def test_tasks_ask_for_one_device_of_the_slots_kind():
+    assert task_resources("ascend") == ("NPU", {"resources": {"NPU": 1}, "num_cpus": 1})
+    assert task_resources("gpu") == ("GPU", {"num_gpus": 1, "num_cpus": 1})
+    assert task_resources("cpu") == ("CPU", {"num_cpus": 1})
+    assert task_resources("cpu", "NPU") == ("NPU", {"resources": {"NPU": 1}, "num_cpus": 1})
