@@ -1,24 +1,43 @@
 """The Ray executor against a local Ray instance started here, with a custom resource standing in
 for NPUs: one task per submission holding one of it, results in the same gradebook, resumable."""
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from grader.commands.ray_executor import task_resources
 from tests.commands.batch_helpers import attempts, gradebook, run_batch, students, submission, write_roster
 from tests.helpers import ROOT
 
-ray = pytest.importorskip("ray")
+RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
 
 @pytest.fixture
-def cluster(monkeypatch):
-    """A local Ray instance with 2 CPUs and 2 stand-in NPUs; its workers import this checkout."""
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    ray.init(num_cpus=2, resources={"NPU": 2}, include_dashboard=False, log_to_driver=False)
+def cluster():
+    """A local Ray instance with 2 CPUs and 2 stand-in NPUs, started as the README starts one (`ray
+    start --head`), in processes of its own: importing ray here would load its protobuf into this
+    test process before MindSpore's, which then cannot load its own. Its workers import this checkout."""
+    if RAY is None:
+        pytest.skip("ray is not installed (pip install --no-deps .[cluster])")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # a local test cluster
+    start = [RAY, "start", "--head", f"--port={port}", "--num-cpus=2", '--resources={"NPU": 2}', "--include-dashboard=false"]
+    scratch = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's Unix socket paths must fit in 107 bytes
+    started = subprocess.run([*start, f"--temp-dir={scratch}"], env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stdout + started.stderr
     try:
-        yield ray.get_runtime_context().gcs_address
+        yield f"127.0.0.1:{port}"
     finally:
-        ray.shutdown()
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_ray_executor_grades_each_submission_as_a_task_holding_one_npu(tmp_path, cluster):
