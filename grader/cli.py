@@ -17,7 +17,7 @@ from grader import pipeline
 from grader.commands import batch, calibrate, check, progress, rescore, selfcheck, terminal
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
-from grader.errors import CannotGrade
+from grader.errors import CannotGrade, SandboxUnavailable
 from grader.evidence.record import LOGS_DIR
 from grader.intake import submitted
 from grader.intake.handed_in import RESULTS_FOLDER
@@ -52,7 +52,7 @@ def default_out(submission: str) -> Path:
 
 
 def _options(args, device: str | None) -> pipeline.RunOptions:
-    return pipeline.RunOptions(args.ref, args.before, device, args.device_ids, args.python, tuple(args.hide))
+    return pipeline.RunOptions(args.ref, args.before, device, args.device_ids, args.python, args.unsafe_no_sandbox)
 
 
 def _when(args) -> str | None:
@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     except CannotGrade as exc:
         print(f"grade: cannot grade: {exc}", file=sys.stderr)
         return 2
+    except SandboxUnavailable as exc:
+        print(f"grade: cannot grade safely: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         return 130
