@@ -86,7 +86,8 @@ def run_and_measure(
             jail.check()
         except jail.Unavailable as exc:
             raise SandboxUnavailable(
-                f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; pass --unsafe-no-sandbox to grade anyway"
+                f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
+                + "pass --unsafe-no-sandbox to grade anyway"
             ) from exc
     disk = environment.sandbox_for(profile, device, options.unsafe_no_sandbox).disk_bytes
     with private_area.private_area("grade-", disk) as private:
