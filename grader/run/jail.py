@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.run import seccomp
 from grader.run.layout import GID, UID, USER, Layout
 
+BWRAP = "bwrap"  # found on PATH
 INSTALL = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; install.sh does it)"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What Python, MindSpore, Jupyter and the device runtimes read from /etc; nothing else of it
@@ -56,7 +57,7 @@ class Unavailable(Exception):
 @functools.lru_cache(maxsize=1)
 def check() -> str:
     """bubblewrap's version once it has built a root here; raises Unavailable with the reason."""
-    found = shutil.which("bwrap")
+    found = shutil.which(BWRAP)
     if not found:
         raise Unavailable(f"bubblewrap (bwrap) is not installed: {INSTALL}")
     user = [] if os.geteuid() == 0 else ["--unshare-user"]
@@ -115,7 +116,7 @@ class Jail:
                 _give(self.layout.host[name], self.uid)
 
     def argv(self, command: list[str], seccomp_fd: int, status_fd: int) -> list[str]:
-        args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        args = [BWRAP, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
         args += ["--unshare-net"] if self.isolate_network else []
         args += ["--hostname", "notebook"]
         if self.uid is None:
