@@ -1,6 +1,7 @@
 """Grading a class from a roster: real training per student, one bad row never stops the rest."""
 
 import csv
+import json
 
 import pytest
 
@@ -53,3 +54,22 @@ def test_roster_problems_are_reported_by_line_before_anyone_is_graded(tmp_path):
         batch.read_roster(write_roster(tmp_path / "r2.csv", [("x", "y")], header=("name", "submission")))
     assert cli.main(["batch", str(roster), "--profile", "tiny", "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_a_hostile_student_graded_first_does_not_touch_the_next_one(tmp_path, graded):
+    """The saboteur leaves a daemon that deletes adapters and rewrites results wherever it can
+    reach for a minute; the sandbox ends it with its run, so the good student after it scores as
+    when graded alone."""
+    roster = write_roster(
+        tmp_path / "roster.csv", [("Mallory", str(SUBMISSIONS / "hostile" / "saboteur")), ("Ada", str(SUBMISSIONS / "good"))]
+    )
+    out = tmp_path / "class"
+    assert cli.main(["batch", str(roster), "--profile", "tiny", "--out", str(out)]) == 1
+    alone = json.loads((graded["good"] / "results.json").read_text())
+    after = json.loads((out / "Ada" / "results.json").read_text())
+    assert after["score"] == alone["score"] > 0
+    statuses = {t["tags"][0]: t["extra_data"]["grader_status"] for t in after["tests"]}
+    assert statuses["adapter_type"] == statuses["run"] == "passed"
+    mallory = json.loads((out / "Mallory" / "evidence" / "evidence.json").read_text())
+    assert mallory["run"]["ended_processes"] == 1  # its daemon, ended when its run ended
