@@ -56,6 +56,11 @@ def stage(tmp_path):
     earlier = tmp_path / "grade-results" / "classmate"
     earlier.mkdir(parents=True)
     (earlier / "results.json").write_text(json.dumps({"score": 15, "note": token}))
+    data = tmp_path / "grader-data"  # the grader's data folder: its copy of the test split keeps the labels
+    data.mkdir()
+    for split in ("train", "validation", "test"):
+        (data / f"{split}.jsonl").write_bytes((MRPC_DIR / f"{split}.jsonl").read_bytes())
+    (data / "labels-kept.txt").write_text(token)
     model = tmp_path / "models" / "tiny"
     model.mkdir(parents=True)
     (model / "config.json").write_text('{"model_type": "roberta"}')
@@ -75,12 +80,12 @@ def stage(tmp_path):
         "grader_dir": str(GRADER_DIR),
         "site_packages": str(SITE_PACKAGES),
         "model": str(model),
-        "data": str(MRPC_DIR),
+        "data": str(data),
         "grader_pid": os.getpid(),
         "unix_socket": str(tmp_path / "grader.sock"),
         "tcp_port": tcp.getsockname()[1],
     }
-    watched = [labelled.parent, other_run, earlier, model, GRADER_DIR / "pipeline.py", GRADER_DIR / "run"]
+    watched = [labelled.parent, other_run, earlier, model, data, GRADER_DIR / "pipeline.py", GRADER_DIR / "run"]
     before = {str(p): _digest(p) for p in watched}
     site = sorted(os.listdir(SITE_PACKAGES))
     yield {"token": token, "targets": targets, "watched": watched, "before": before, "site": site, "servers": (server, tcp)}
@@ -108,7 +113,7 @@ def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
     evidence = tmp_path / "evidence"
     budget = expect.get("budget", 20)
     request = execute.RunRequest(
-        profile, Path(targets["model"]), MRPC_DIR, devices.Device("cpu"), sys.executable, budget, evidence / "logs", evidence / "probe"
+        profile, Path(targets["model"]), Path(targets["data"]), devices.Device("cpu"), sys.executable, budget, evidence / "logs", evidence / "probe"
     )
     with private_area.private_area("grade-", int(expect.get("disk_mb", 64) * 1024**2)) as private:
         ws = workspace.prepare(folder, private / "work")

@@ -20,5 +20,6 @@ def attempt(name, action):
         print(name, "refused:", type(exc).__name__, exc)
 
 
-attempt("test", lambda: open(os.path.join(T["data"], "test.jsonl"), "rb").read())
+for name in ["test.jsonl", "labels-kept.txt"]:
+    attempt(name, lambda name=name: open(os.path.join(T["data"], name), "rb").read())
 attempt("listing", lambda: "\n".join(os.listdir(T["data"])))
