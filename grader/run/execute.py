@@ -72,6 +72,7 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     python, cell = request.python, None
     if not request.unsafe:
         python, readable = jail.interpreter_dirs(request.python)
+        readable += [d for d in jail.runtime_dirs(request.device.kind) if d not in readable]
         device_root = os.environ.get("GRADER_DEVICE_ROOT", "/dev")
         shown = jail.device_files(request.device.kind, request.device.ids, device_root)
         cell = jail.Jail(layout, readable, shown, box.isolate_network, box.disk_bytes or 1024**3, None if os.geteuid() else jail.run_uid())

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.run import seccomp
+from grader.run.devices import CANN_VARIABLES
 from grader.run.layout import GID, UID, USER, Layout
 
 BWRAP = "bwrap"  # found on PATH
@@ -135,13 +136,13 @@ class Jail:
         destinations = [*self.readable, *(inside for _, inside, _ in self.layout.binds())]
         for folder in sorted({str(p) for d in destinations for p in Path(d).parents if str(p) != "/"}):
             args += ["--perms", "0755", "--dir", folder]  # bubblewrap would make them 0700: closed to the run's uid
-        for path in self.readable:
-            args += ["--ro-bind", path, path]
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.shm_bytes), "--tmpfs", "/dev/shm"]
         for path in self.device_files:
             args += ["--dev-bind", path, f"/dev/{os.path.basename(path)}"]
         for host, inside, writable in self.layout.binds():
             args += ["--bind" if writable else "--ro-bind", host, inside]
+        for path in self.readable:  # after /tmp: an interpreter kept under /tmp stays visible
+            args += ["--ro-bind", path, path]
         args += ["--remount-ro", "/", "--chdir", self.layout.inside("work"), "--setenv", "USER", USER, "--setenv", "LOGNAME", USER]
         args += ["--seccomp", str(seccomp_fd), "--json-status-fd", str(status_fd), "--"]
         if self.uid is not None:
@@ -166,6 +167,23 @@ def _give(folder: Path, uid: int) -> None:
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:
             os.lchown(os.path.join(root, name), uid, uid)
+
+
+def runtime_dirs(kind: str) -> list[str]:
+    """For a GPU or NPU run: the folders its runtime is loaded from when they lie outside the
+    system folders (CANN installed under a home, /usr/local/Ascend linking elsewhere), named by
+    CANN's variables, LD_LIBRARY_PATH and PYTHONPATH as the grader was started; read-only."""
+    if kind == "cpu":
+        return []
+    named = [os.environ.get(v, "") for v in CANN_VARIABLES] + ["/usr/local/Ascend", "/usr/local/cuda"]
+    for variable in ("LD_LIBRARY_PATH", "PYTHONPATH"):
+        named += os.environ.get(variable, "").split(os.pathsep)
+    found = []
+    for path in filter(None, named):
+        real = os.path.realpath(path)
+        if os.path.isdir(real) and not any(real == d or real.startswith(d + "/") for d in SYSTEM_DIRS):
+            found.append(real)
+    return [p for p in dict.fromkeys(found) if not any(p.startswith(q + "/") for q in found)]
 
 
 def device_files(kind: str, ids: tuple[int, ...], root: str = "/dev") -> list[str]:

@@ -113,7 +113,14 @@ def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
     evidence = tmp_path / "evidence"
     budget = expect.get("budget", 20)
     request = execute.RunRequest(
-        profile, Path(targets["model"]), Path(targets["data"]), devices.Device("cpu"), sys.executable, budget, evidence / "logs", evidence / "probe"
+        profile,
+        Path(targets["model"]),
+        Path(targets["data"]),
+        devices.Device("cpu"),
+        sys.executable,
+        budget,
+        evidence / "logs",
+        evidence / "probe",
     )
     with private_area.private_area("grade-", int(expect.get("disk_mb", 64) * 1024**2)) as private:
         ws = workspace.prepare(folder, private / "work")
