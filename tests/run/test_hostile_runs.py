@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import re
 import socket
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from grader.course import profiles
 from grader.intake import workspace
 from grader.run import devices, execute, private_area
+from tests import helpers
 from tests.helpers import MRPC_DIR, SUBMISSIONS
 
 HOSTILE = SUBMISSIONS / "hostile"
@@ -131,22 +131,6 @@ def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
     return outcome.record, contents, usage
 
 
-def _survivors(record) -> list[int]:
-    found = re.search(r"host uid (\d+)", record.isolation.get("run_user", ""))
-    if not found:
-        return []
-    uid = int(found.group(1))
-    alive = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid and Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                    alive.append(int(entry.name))
-            except OSError:
-                pass
-    return alive
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
     expect = tomllib.loads((HOSTILE / case / "expect.toml").read_text())
@@ -166,7 +150,7 @@ def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
         with pytest.raises(BlockingIOError):
             server.accept()  # no connection reached the grader's sockets
     # every process of the run is gone; the budget held, whatever the run did to the clock or the grader
-    assert _survivors(record) == [], f"{case}: processes outlived the run"
+    assert helpers.run_survivors(record.isolation) == [], f"{case}: processes outlived the run"
     assert record.wall_seconds <= record.budget_seconds + 2 * 5 + 3 and took < record.budget_seconds + 40
     if "timed_out" in expect:
         assert record.timed_out == expect["timed_out"], (case, record)
