@@ -8,7 +8,7 @@ sandbox (--unsafe-no-sandbox) both sides are the host's paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 HOME = PurePosixPath("/home/ma-user")
@@ -35,7 +35,6 @@ class Layout:
 
     host: dict[str, Path]
     sandboxed: bool = True
-    extra: list[tuple[Path, str]] = field(default_factory=list)  # (host, inside) for interpreters etc.
 
     @classmethod
     def for_run(cls, private: Path, work: Path, model_dir: Path, inject: Path, launch: Path, sandboxed: bool) -> Layout:
