@@ -55,6 +55,17 @@ class RunOptions:
     unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
 
 
+def require_sandbox() -> None:
+    """Refuse to grade where no sandbox can be built (the instructor may pass --unsafe-no-sandbox)."""
+    try:
+        jail.check()
+    except jail.Unavailable as exc:
+        raise SandboxUnavailable(
+            f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
+            + "pass --unsafe-no-sandbox to grade anyway"
+        ) from exc
+
+
 def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
     progress.phase("fetch", submission)
     try:
@@ -82,13 +93,7 @@ def run_and_measure(
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
     if not options.unsafe_no_sandbox:
-        try:
-            jail.check()
-        except jail.Unavailable as exc:
-            raise SandboxUnavailable(
-                f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
-                + "pass --unsafe-no-sandbox to grade anyway"
-            ) from exc
+        require_sandbox()
     disk = environment.sandbox_for(profile, device, options.unsafe_no_sandbox).disk_bytes
     with private_area.private_area("grade-", disk) as private:
         ws, src = _intake(str(submission), private, options, progress)

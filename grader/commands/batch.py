@@ -81,6 +81,8 @@ def grade_class(
 ) -> list[summary.Row]:
     entries = read_roster(roster)  # a broken roster stops before anyone is graded
     folders = []
+    if not options.unsafe_no_sandbox:
+        pipeline.require_sandbox()  # once, before anyone: the same for every student
     for entry in entries:
         folder = out_dir / folder_name(entry["student"])
         folders.append(folder)
