@@ -115,6 +115,9 @@ class Jail:
         if self.uid is not None:
             for name in ("home", "work", "output", "tmp", "notebook"):
                 _give(self.layout.host[name], self.uid)
+                # bubblewrap enters the working folder before it drops to the run's uid, without
+                # CAP_DAC_OVERRIDE: a copy of a 0700 folder would shut it out (only the run sees it)
+                os.chmod(self.layout.host[name], 0o755)
 
     def argv(self, command: list[str], seccomp_fd: int, status_fd: int) -> list[str]:
         args = [BWRAP, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]

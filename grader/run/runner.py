@@ -159,8 +159,10 @@ def _start_plain(box: sandbox_mod.Sandbox | None, command: list[str], cwd: Path,
     token = uuid.uuid4().hex
     limits = box.limits(dedicated_user=False) if box else {}
     proc = _popen(command, cwd, {**env, sandbox_mod.TOKEN_VAR: token}, limits)
+    main_done = threading.Event()
+    threading.Thread(target=lambda: (proc.wait(), main_done.set()), daemon=True).start()
     isolation = None
     if box:
         problems = ["the process-count limit does not bind root"] if os.geteuid() == 0 and "nproc" in limits else []
         isolation = {"sandbox": sandbox_mod.UNSAFE, "network": "not isolated", "limits": limits, "problems": problems}
-    return _Started(proc, isolation, lambda: sandbox_mod.end_all(proc, token, GRACE_SECONDS))
+    return _Started(proc, isolation, lambda: sandbox_mod.end_all(proc, token, GRACE_SECONDS), main_done)

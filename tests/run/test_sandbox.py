@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from grader.run import environment, jail, runner, sandbox, seccomp
+from grader.intake import workspace
+from grader.run import devices, environment, execute, jail, private_area, runner, sandbox, seccomp
 from grader.run.layout import Layout
 from tests import helpers
 from tests.helpers import SUBMISSIONS
@@ -133,3 +134,24 @@ def test_without_bubblewrap_grading_is_refused_unless_allowed(tmp_path, monkeypa
         assert sandbox.UNSAFE in unsafe.report
     finally:
         jail.check.cache_clear()
+
+
+def test_a_submission_folder_closed_to_others_runs_as_the_runs_own_user(tmp_path, tiny_profile, mrpc_dir):
+    """A folder copied with mode 0700 still opens: bubblewrap enters the working folder before it
+    drops to the run's uid, and the run writes there as that uid."""
+    folder = tmp_path / "closed"
+    folder.mkdir(mode=0o700)
+    (folder / "train.py").write_text("import os\nopen('made-here.txt', 'w').write(str(os.getuid()))\nprint(os.getcwd())\n")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    request = execute.RunRequest(
+        tiny_profile, model, mrpc_dir, devices.Device("cpu"), sys.executable, 30, tmp_path / "logs", tmp_path / "probe"
+    )
+    with private_area.private_area("grade-", 256 * 1024**2) as private:
+        ws = workspace.prepare(folder, private / "work")
+        record = execute.run(ws, request, private).record
+        made = (ws.root / "made-here.txt").read_text()
+    assert record.exit_code == 0, Path(record.stderr_path).read_text()
+    assert Path(record.stdout_path).read_text() == "/home/ma-user/work\n"
+    assert f"host uid {made}," in record.isolation["run_user"] and int(made) != os.getuid()
