@@ -136,15 +136,14 @@ class Jail:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         control = self.layout.host["control"]
         args += ["--ro-bind", str(control / "passwd"), "/etc/passwd", "--ro-bind", str(control / "group"), "/etc/group"]
-        destinations = [*self.readable, *(inside for _, inside, _ in self.layout.binds())]
-        for folder in sorted({str(p) for d in destinations for p in Path(d).parents if str(p) != "/"}):
-            args += ["--perms", "0755", "--dir", folder]  # bubblewrap would make them 0700: closed to the run's uid
+        args += _open_parents(inside for _, inside, _ in self.layout.binds())
         args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.shm_bytes), "--tmpfs", "/dev/shm"]
         for path in self.device_files:
             args += ["--dev-bind", path, f"/dev/{os.path.basename(path)}"]
         for host, inside, writable in self.layout.binds():
             args += ["--bind" if writable else "--ro-bind", host, inside]
-        for path in self.readable:  # after /tmp: an interpreter kept under /tmp stays visible
+        args += _open_parents(self.readable)  # after /tmp: an interpreter kept under /tmp stays visible
+        for path in self.readable:
             args += ["--ro-bind", path, path]
         args += ["--remount-ro", "/", "--chdir", self.layout.inside("work"), "--setenv", "USER", USER, "--setenv", "LOGNAME", USER]
         args += ["--seccomp", str(seccomp_fd), "--json-status-fd", str(status_fd), "--"]
@@ -163,6 +162,13 @@ class Jail:
             "visible": [*SYSTEM_DIRS, "/etc (" + ", ".join(ETC[:3]) + ", ...)", *self.readable, *self.device_files, *shown],
             "seccomp_refused": refused,
         }
+
+
+def _open_parents(destinations) -> list[str]:
+    """Make the folders above the mount points first, 0755: bubblewrap would make them 0700,
+    closed to the run's uid."""
+    folders = sorted({str(p) for d in destinations for p in Path(d).parents if str(p) != "/"})
+    return [arg for folder in folders for arg in ("--perms", "0755", "--dir", folder)]
 
 
 def _give(folder: Path, uid: int) -> None:
