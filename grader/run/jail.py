@@ -61,6 +61,8 @@ def check() -> str:
     found = shutil.which(BWRAP)
     if not found:
         raise Unavailable(f"bubblewrap (bwrap) is not installed: {INSTALL}")
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        raise Unavailable("setpriv (util-linux) is not installed: the run cannot be started as a user of its own")
     user = [] if os.geteuid() == 0 else ["--unshare-user"]
     trial = [found, *user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "true"]
     done = subprocess.run(trial, capture_output=True, text=True, timeout=60)

@@ -26,7 +26,7 @@ class Sandbox:
     """The limits of one run, in bytes or counts; None leaves one unset."""
 
     memory_bytes: int | None = 16 * GiB  # address space (RLIMIT_AS); device runtimes need it unset
-    processes: int | None = 512  # processes of the run's user (RLIMIT_NPROC)
+    processes: int | None = 4096  # processes and threads of the run's user (RLIMIT_NPROC); runtimes start a thread per core
     file_bytes: int | None = 4 * GiB  # largest file the run may write (RLIMIT_FSIZE)
     disk_bytes: int | None = 8 * GiB  # all the run writes: its private area and /dev/shm are tmpfs of this size
     open_files: int = 8192  # RLIMIT_NOFILE
