@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from grader import pipeline
-from grader.commands import batch, calibrate, check, progress, rescore, selfcheck, terminal
+from grader.commands import autograder, batch, calibrate, check, progress, rescore, selfcheck, terminal
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade, SandboxUnavailable
@@ -52,7 +52,9 @@ def default_out(submission: str) -> Path:
 
 
 def _options(args, device: str | None) -> pipeline.RunOptions:
-    return pipeline.RunOptions(args.ref, args.before, device, args.device_ids, args.python, args.unsafe_no_sandbox)
+    return pipeline.RunOptions(
+        args.ref, args.before, device, args.device_ids, args.python, args.unsafe_no_sandbox, getattr(args, "student", None)
+    )
 
 
 def _when(args) -> str | None:
@@ -163,6 +165,32 @@ def _check(args) -> int:
     return check.main(args.submission, args.data, args.python, args.steps, args.budget, args.static, terminal.console())
 
 
+def _autograder(args) -> int:
+    out = Path(args.out)
+    if args.target == "github":
+        options = autograder.GithubOptions(
+            out,
+            args.classroom,
+            args.profile,
+            args.rubric,
+            args.grader_spec,
+            args.assets,
+            args.runs_on,
+            args.submission,
+            args.release_repo,
+            args.release_tag,
+            args.timeout_minutes,
+        )
+        written = autograder.github(options)
+    else:
+        data_dir = Path(args.data) if args.data else None
+        wheel = Path(args.wheel) if args.wheel else None
+        written = autograder.gradescope(autograder.GradescopeOptions(out, args.profile, args.rubric, args.grader_spec, wheel, data_dir))
+    for path in written:
+        print(path)
+    return 0
+
+
 HANDLERS = {
     "run": _grade,
     "check": _check,
@@ -171,6 +199,7 @@ HANDLERS = {
     "summary": _summary,
     "calibrate": _calibrate,
     "prepare": _prepare,
+    "autograder": _autograder,
 }
 
 

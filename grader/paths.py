@@ -30,3 +30,12 @@ def cache_dir() -> Path:
     """Generated models and tokenizers; GRADER_CACHE overrides the per-user default."""
     base = os.environ.get("GRADER_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mindnlp-ia3-grader"
     return Path(base)
+
+
+def lock_file() -> Path:
+    """requirements.lock, the tested versions: beside the data directories (an instructor's
+    GRADER_HOME may lack it), else in the installed package, else in the checkout."""
+    for home in (PROJECT_ROOT, PACKAGED_HOME, CHECKOUT_HOME):
+        if (home / "requirements.lock").is_file():
+            return home / "requirements.lock"
+    raise FileNotFoundError("requirements.lock is neither in the grader's package nor in its checkout")

@@ -43,6 +43,34 @@ class Progress:
         pass
 
 
+class PhaseClock(Progress):
+    """Passes each phase on to the progress shown, and keeps how long each one took: JUnit and
+    the report give a grading's real times, not zeros."""
+
+    def __init__(self, shown: Progress):
+        self.shown = shown
+        self.seconds: dict[str, float] = {}
+        self._current: tuple[str, float] | None = None
+
+    def _stop(self) -> None:
+        if self._current:
+            name, started = self._current
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.monotonic() - started, 3)
+            self._current = None
+
+    def phase(self, name: str, detail: str = "") -> None:
+        self._stop()
+        self._current = (name, time.monotonic())
+        self.shown.phase(name, detail)
+
+    def running(self, elapsed: float, budget: float, logs: Path) -> None:
+        self.shown.running(elapsed, budget, logs)
+
+    def finished(self) -> None:
+        self._stop()
+        self.shown.finished()
+
+
 @dataclass
 class RunOptions:
     """How to fetch and run one submission, beyond the profile (command-line options)."""
@@ -53,6 +81,7 @@ class RunOptions:
     device_ids: str | None = None
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
     unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
+    student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
 
 
 def require_sandbox() -> None:
@@ -149,17 +178,17 @@ def grade(
     rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     cal = calibration.load_for(profile.name)
     started = time.monotonic()
-    progress = progress or Progress()
+    clock = PhaseClock(progress or Progress())
     evidence = out_dir / files.EVIDENCE_DIR
-    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, progress)
-    progress.phase("score", "checks and rubric")
+    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, clock)
+    clock.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
-    result.student = student
+    result.student = student or (options.student if options else None) or ""
     source = findings.evidence.source or {}
     if source.get("committed") and not submitted_at:  # a git source: the date of the commit graded
         when, how = source["committed"], f"date of commit {source['commit'][:7]}"
     else:
         when, how = submitted.determine(submission, submitted_at)
-    scored = score_and_write(result, out_dir, rubric, when, how)
-    progress.finished()
-    return scored
+    clock.finished()  # the phases end before the outputs are written, so that they can show them
+    result.phases = clock.seconds
+    return score_and_write(result, out_dir, rubric, when, how)

@@ -27,8 +27,10 @@ class Graded:
 
     @cached_property
     def tests(self) -> dict[str, dict]:
-        """Gradescope tests by check id, leaving out rubric criteria this grader does not judge."""
-        return {t["tags"][0]: t for t in self.results["tests"] if "not-in-result" not in t["tags"]}
+        """Gradescope tests by check id, with the hidden 0-point ones results.json keeps in
+        extra_data for the instructor, leaving out rubric criteria this grader does not judge."""
+        kept = self.results["extra_data"].get("instructor_only", {}).get("tests", [])
+        return {t["tags"][0]: t for t in self.results["tests"] + kept if "not-in-result" not in t["tags"]}
 
     @property
     def statuses(self) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.checks.judgement import HIDDEN
 from grader.checks.naming import difference_parts, listing
 from grader.checks.provenance import untrained_reason
 from grader.checks.registry import OBSERVED, READ, Judged, check, failed, not_run, passed
@@ -131,3 +132,17 @@ def ia3_trained(f: Findings, _: Calibration) -> Judged:
     return passed(
         f"{len(moved)} of {len(vectors)} vectors moved (largest change {largest:.3g}) by training observed in this run", expected, measured
     )
+
+
+@check("reference_copy", "Adapter is not the reference solution's own", READ, visibility=HIDDEN, informational=True)
+def not_the_reference_adapter(f: Findings, cal: Calibration) -> Judged:
+    """A flag for the instructor, never a verdict: the saved tensors equal, bit for bit, those of the
+    adapter the reference solution saved when the profile was calibrated (a leaked solution)."""
+    reference = cal.reference_run.adapter_tensors_sha256
+    if f.adapter is None or not f.adapter.tensors_digest:
+        return not_run("no readable adapter weights")
+    if not reference:
+        return not_run("this profile's calibration records no reference adapter (`grade calibrate` with training records one)")
+    if f.adapter.tensors_digest == reference:
+        return failed(f"the saved tensors are bit-identical to the reference solution's adapter (sha256 {reference[:12]}...)")
+    return passed("the saved tensors differ from the reference solution's adapter")

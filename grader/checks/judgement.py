@@ -24,6 +24,7 @@ class Check:
     visibility: str = VISIBLE  # Gradescope's values; anything but visible stays out of the student's report
     basis: str = ""  # where the facts come from: observed in the run, read from files, measured, claimed
     informational: bool = False  # carries no signal here (a flag for the instructor, or a metric the reference cannot beat): worth 0 points
+    seconds: float = 0.0  # how long the grader took to judge it (JUnit's time)
 
 
 @dataclass
@@ -38,6 +39,7 @@ class GradingResult:
     facts: list[dict] = field(default_factory=list)  # {"fact", "basis"}: what the verdict rests on
     student: str = ""  # the roster's name for the student, when graded from a roster
     standard: Standard | None = None  # thresholds and baseline the metric checks were judged against
+    phases: dict = field(default_factory=dict)  # seconds per grading phase (model, fetch, copy, run, evaluate, score)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,6 +8,7 @@ Judged; a check that raises is recorded as `error` (the grader could not judge),
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,7 @@ class CheckSpec:
     judge: JudgeFunction
 
     def run(self, findings: Findings, calibration: Calibration) -> Check:
+        started = time.perf_counter()
         try:
             judged = self.judge(findings, calibration)
         except Exception as exc:  # a grader fault is reported, never turned into a pass
@@ -76,6 +78,7 @@ class CheckSpec:
             self.visibility,
             self.basis,
             self.informational or judged.informational,
+            round(time.perf_counter() - started, 6),
         )
 
 

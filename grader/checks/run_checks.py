@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from grader.checks.registry import RUN_RECORD, WALL_CLOCK, Judged, check, failed, not_run, passed
 from grader.course.calibration import Calibration
+from grader.evidence.diagnose import headline
 from grader.evidence.findings import Findings
-
-
-def last_error_line(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if "Error" in line.split(":")[0] or "Exception" in line.split(":")[0]]
-    return (errors or lines or ["(no error output)"])[-1]
 
 
 @check("run", "Training script ran to completion", RUN_RECORD)
@@ -23,7 +18,7 @@ def ran_to_completion(f: Findings, _: Calibration) -> Judged:
     if run.timed_out:
         return failed(f"did not finish: ended by the grader at the {run.budget_seconds:g} s budget{why}")
     if run.exit_code != 0:
-        return failed(f"{ev.entry} exited with status {run.exit_code}: {last_error_line(f.stderr)}{why}")
+        return failed(f"{ev.entry} exited with status {run.exit_code}: {headline(f.stderr)}{why}")
     return passed(f"{ev.entry} exited normally in {run.wall_seconds:.1f} s")
 
 

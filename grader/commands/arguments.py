@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from grader import __version__
-from grader.commands import check
+from grader.commands import autograder, check
 from grader.course import data
 
 EXIT_CODES = """exit status:
@@ -115,6 +115,7 @@ def build_parser() -> Parser:
     )
     _run_options(run, "default: roberta-large, or tiny as a self-check when its model is absent")
     run.add_argument("--instructor", action="store_true", help="print every criterion, withheld ones included (students never see them)")
+    run.add_argument("--student", metavar="NAME", help="the student's name, shown in their report and the gradebook (batch: the roster's)")
 
     chk = command(
         "check",
@@ -163,4 +164,52 @@ def build_parser() -> Parser:
 
     prep = command("prepare", "build a generated profile's model (tiny) into the cache, or check a local one")
     _profile_options(prep, "default: roberta-large")
+    _autograder_options(command("autograder", "write a course's GitHub Actions workflow or Gradescope autograder"))
     return top
+
+
+def _autograder_options(parent: argparse.ArgumentParser) -> None:
+    targets = parent.add_subparsers(dest="target", title="targets", metavar="TARGET", required=True)
+
+    def target(name: str, description: str) -> argparse.ArgumentParser:
+        sub = targets.add_parser(
+            name, prog=f"grade autograder {name}", help=description, description=textwrap.fill(description, 100), epilog=EXIT_CODES
+        )
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        sub.add_argument("--out", metavar="DIR", required=True, help="folder to write into")
+        sub.add_argument("--profile", default="tiny", help="profile to grade on (default tiny; one that trains on the CPU)")
+        sub.add_argument("--rubric", help="rubric name in rubrics/ or a YAML path, copied beside the files (default: default)")
+        sub.add_argument(
+            "--grader-spec",
+            metavar="SPEC",
+            default=autograder.default_spec(),
+            help=f"what pip installs as the grader: a name==version, a wheel URL or a git URL (default {autograder.default_spec()})",
+        )
+        return sub
+
+    gh = target(
+        "github",
+        "A GitHub Actions workflow for a course repository: .github/workflows/grade.yml (classroom.yml with --classroom) "
+        "and .github/grader/ (rubric, lock file). It installs the grader with pip's cache, grades the repository, "
+        "uploads report.html, writes the summary and fails when a required criterion fails.",
+    )
+    gh.add_argument("--classroom", action="store_true", help="GitHub Classroom: one reporter runner per rubric criterion")
+    gh.add_argument(
+        "--assets",
+        choices=autograder.ASSETS,
+        help="where model and data come from: hub (hosted runner, cached), release (a private release's mrpc.tar.gz), "
+        "runner (the course's self-hosted runner holds them); default hub for CPU profiles, runner otherwise",
+    )
+    gh.add_argument("--runs-on", metavar="LABELS", help="runner labels, comma-separated (default ubuntu-24.04; self-hosted,linux,ascend)")
+    gh.add_argument("--submission", default=".", metavar="PATH", help="the submission inside the repository (default: the repository)")
+    gh.add_argument("--release-repo", default="", metavar="OWNER/NAME", help="with --assets release: the repository holding the release")
+    gh.add_argument("--release-tag", default="grader-assets", metavar="TAG", help="with --assets release: its tag (default grader-assets)")
+    gh.add_argument("--timeout-minutes", type=int, metavar="N", help="the job's time limit (default 60 hosted, 360 self-hosted)")
+
+    gs = target(
+        "gradescope",
+        "A Gradescope autograder: setup.sh, run_autograder, the rubric and lock file, and autograder.zip holding them, "
+        "per Gradescope's autograder specification.",
+    )
+    gs.add_argument("--wheel", metavar="FILE", help="bundle this grader wheel and install it (instead of --grader-spec)")
+    gs.add_argument("--data", metavar="DIR", help="bundle GLUE-MRPC (JSON lines) from DIR instead of fetching it from the hub at setup")

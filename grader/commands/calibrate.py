@@ -21,6 +21,7 @@ from grader.course.mindnlp_env import load
 from grader.course.profiles import Profile
 from grader.course.versions import versions
 from grader.errors import CannotGrade
+from grader.evidence import adapter as adapter_io
 from grader.evidence import metrics, tensors
 from grader.paths import PROFILES_DIR, REFERENCE_DIR
 
@@ -106,7 +107,13 @@ def calibrate(profile: Profile, mrpc_dir: Path, train: bool, work_dir: Path) -> 
         if not evidence.evaluation:
             raise CannotGrade(f"the reference run produced no measurable adapter: {evidence.summary()}")
         reached = Metrics(evidence.evaluation["accuracy"], evidence.evaluation["f1"])
-        run = ReferenceRun(reached, "measured by grade calibrate", evidence.run.wall_seconds, evidence.evaluation["positive_rate"])
+        run = ReferenceRun(
+            reached,
+            "measured by grade calibrate",
+            evidence.run.wall_seconds,
+            evidence.evaluation["positive_rate"],
+            adapter_io.read(Path(evidence.adapter_dir)).tensors_digest,
+        )
     elif profile.reference_metrics:
         reached = Metrics(float(profile.reference_metrics["accuracy"]), float(profile.reference_metrics["f1"]))
         run = ReferenceRun(reached, profile.reference_metrics.get("source", "profile"))

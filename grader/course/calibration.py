@@ -60,10 +60,17 @@ class ReferenceRun:
     source: str  # "measured by grade calibrate", or the citation of a run elsewhere
     wall_seconds: float | None = None  # measured runs only
     positive_rate: float | None = None
+    adapter_tensors_sha256: str | None = None  # the reference adapter's Adapter.tensors_digest (measured runs only)
 
     @classmethod
     def from_dict(cls, data: dict) -> ReferenceRun:
-        return cls(Metrics.from_dict(data["metrics"]), data["source"], data.get("wall_seconds"), data.get("positive_rate"))
+        return cls(
+            Metrics.from_dict(data["metrics"]),
+            data["source"],
+            data.get("wall_seconds"),
+            data.get("positive_rate"),
+            data.get("adapter_tensors_sha256"),
+        )
 
 
 @dataclass(frozen=True)

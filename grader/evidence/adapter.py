@@ -9,6 +9,7 @@ its names mapped onto PEFT's. A full model saved where an adapter was expected i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,6 +38,19 @@ class Adapter:
     problem: str | None = None  # why the weights could not be read
     format: str | None = None  # which weights file was read
     renamed: dict[str, str] = field(default_factory=dict, repr=False)  # checkpoint name -> PEFT name
+
+    @property
+    def tensors_digest(self) -> str | None:
+        """sha256 over the tensors (names, dtypes, shapes, values): the same adapter however it was
+        saved again (file metadata, tensor order, safetensors or checkpoint). None without tensors."""
+        if not self.tensors:
+            return None
+        h = hashlib.sha256()
+        for name in sorted(self.tensors):
+            array = np.ascontiguousarray(self.tensors[name])
+            h.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+            h.update(array.tobytes())
+        return h.hexdigest()
 
     @property
     def peft_type(self) -> str:

@@ -39,6 +39,7 @@ def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path
     ev.diagnoses = diagnose.diagnose(
         stderr, outcome.record.exit_code, outcome.record.timed_out, notebook.summary(ev.notebook, outcome.record.timed_out)
     )
+    ev.cpu_compatibility = diagnose.cpu_compatibility(stderr)
     _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir, ws.handed_in)
     return stdout, stderr
 

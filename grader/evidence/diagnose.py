@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from grader.run.inject.grader_hooks.cpu_compat import MARKER as CPU_COMPAT_MARKER
 from grader.run.inject.grader_hooks.importorder import MARKER
 
 # Modules of the MindNLP 0.4 API that 0.5 no longer has (mindnlp.dataset.BaseMapFunction is still there).
@@ -47,6 +48,14 @@ MINDNLP_05_TRAPS = (
         "the batches with the Hugging Face tokenizer and datasets, or convert with torch.tensor(...)",
     ),
 )
+CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
+# Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message),
+# the separators and section titles of MindSpore's multi-line messages, and the C++ call stack that ends them.
+EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Interrupt|Exit)\b(?::\s*(.*))?$")
+MINDSPORE_LOG = re.compile(r"^\[(?:ERROR|CRITICAL)\] \S+?\(.*?\):\S+ \[[^\]]*\] \w+\] (.+)$")
+SEPARATOR = re.compile(r"^-{10,}$")
+SECTION_TITLE = re.compile(r"^- .*:\s*(?:\(.*\))?$")
+CPP_STACK = "- C++ Call Stack:"
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
 
 
@@ -81,3 +90,32 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             "$GRADER_DATA_DIR"
         )
     return found
+
+
+def cpu_compatibility(stderr: str) -> list[str]:
+    """What the CPU compatibility layer (grader_hooks/cpu_compat.py) supplied during the run, once each."""
+    return list(dict.fromkeys(f"{what} ({why})" for what, why in CPU_COMPAT_USED.findall(stderr)))
+
+
+def headline(stderr: str) -> str:
+    """The line that says why the run failed: the last exception with its message, where MindSpore
+    leaves the message empty the first line of its body that says something, or MindSpore's last
+    logged error when no Python exception was printed; never a separator or the C++ call stack."""
+    lines, in_stack = [], False
+    for raw in stderr.splitlines():
+        line = raw.strip()
+        if line.startswith(CPP_STACK):
+            in_stack = True
+        elif in_stack and not line:
+            in_stack = False
+        elif not in_stack and line and not SEPARATOR.match(line):
+            lines.append(line)
+    for i in range(len(lines) - 1, -1, -1):
+        found = EXCEPTION_LINE.match(lines[i])
+        if found and ":" in lines[i]:
+            if found.group(1):
+                return lines[i]
+            body = next((line for line in lines[i + 1 :] if not SECTION_TITLE.match(line)), None)
+            return f"{lines[i]} {body}" if body else lines[i]
+    logged = [m.group(1) for m in map(MINDSPORE_LOG.match, lines) if m]
+    return (logged or lines or ["(no error output)"])[-1]

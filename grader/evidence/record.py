@@ -35,6 +35,7 @@ class Evidence:
     probe_dir: str | None = None  # the probe's record, copied into the evidence folder
     ignored_adapters: list[dict] = field(default_factory=list)  # {"path", "reason"}: found but not graded
     not_copied: list[str] = field(default_factory=list)  # the grader's own output folders left out of the run
+    cpu_compatibility: list[str] = field(default_factory=list)  # MindNLP CPU gaps the grader supplied (cpu_compat hook)
 
     def summary(self) -> str:
         if self.entry_problem:

@@ -5,6 +5,43 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 INK, PASS, FAIL, MUTED, LINE = "#1b1b1b", "#1f7a35", "#b3261e", "#8a8a8a", "#1c4e9c"
+WARN, BASELINE = "#a15c00", "#6a3d9a"  # reaches the threshold yet no better than the majority class; that baseline's tick
+STANDING_COLOURS = {"above": PASS, "baseline": WARN, "below": FAIL}
+
+
+def standing(reaches: bool, value: float, baseline: float | None) -> str:
+    """A metric's standing: below its threshold, at (or under) the majority-class baseline though
+    it reaches the threshold (a constant answer scores that much: not green), or above both."""
+    if not reaches:
+        return "below"
+    return "baseline" if baseline is not None and value <= baseline + 1e-9 else "above"
+
+
+def legend(entries: list[tuple[str, str, str]]) -> Markup:
+    """An HTML legend under a chart (it reflows on a phone; text inside an SVG would shrink).
+    Each entry is (kind, colour, text), kind one of bar, tick, dashed."""
+    items = []
+    for kind, colour, text in entries:
+        if kind == "bar":
+            mark = f'<svg width="14" height="10" aria-hidden="true"><rect width="14" height="10" fill="{colour}"/></svg>'
+        else:
+            dash = ' stroke-dasharray="3 2"' if kind == "dashed" else ""
+            line = f'<line x1="4" y1="0" x2="4" y2="14" stroke="{colour}" stroke-width="3"{dash}/>'
+            mark = f'<svg width="8" height="14" aria-hidden="true">{line}</svg>'
+        items.append(f"<li>{mark} {escape(text)}</li>")
+    return Markup(f'<ul class="legend">{"".join(items)}</ul>')
+
+
+def metric_legend() -> Markup:
+    return legend(
+        [
+            ("bar", PASS, "reaches the threshold, above the majority baseline"),
+            ("bar", WARN, "reaches the threshold, no better than the majority baseline"),
+            ("bar", FAIL, "below the threshold"),
+            ("tick", INK, "threshold"),
+            ("dashed", BASELINE, "majority-class baseline"),
+        ]
+    )
 
 
 def _svg(width: int, height: int, body: str, title: str) -> Markup:
@@ -15,26 +52,33 @@ def _svg(width: int, height: int, body: str, title: str) -> Markup:
 
 
 def hbars(rows: list[tuple], maximum: float, title: str, label_width: int = 170, value_format: str = "{:.4f}") -> Markup:
-    """Horizontal bars on 0..maximum. Each row is (label, value, colour) or (label, value, colour,
-    mark): a mark (such as the row's own threshold) is drawn as a dark tick across its bar."""
+    """Horizontal bars on 0..maximum. Each row is (label, value, colour[, threshold[, baseline]]):
+    a threshold is drawn as a dark tick across its bar, a baseline as a dashed purple one."""
     width, row_h, top = 640, 26, 6
     plot = width - label_width - 70
     height = top + row_h * len(rows) + 6
     scale = (lambda v: label_width + plot * max(0.0, min(v, maximum)) / maximum) if maximum > 0 else (lambda v: label_width)
     parts = [f'<line x1="{label_width}" y1="{top}" x2="{label_width}" y2="{height - 4}" stroke="{MUTED}"/>']
-    for i, (label, value, colour, *mark) in enumerate(rows):
+    for i, (label, value, colour, *marks) in enumerate(rows):
         y = top + i * row_h
+        threshold, baseline = (list(marks) + [None, None])[:2]
         parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="12" fill="{INK}">{escape(label)}</text>')
         parts.append(
             f'<rect x="{label_width}" y="{y + 5}" width="{scale(value) - label_width:.1f}" height="{row_h - 10}" fill="{colour}"/>'
         )
-        parts.append(
-            f'<text x="{max(scale(value), scale(mark[0]) if mark and mark[0] is not None else 0) + 5:.1f}" y="{y + 17}" '
-            f'font-size="11" fill="{INK}">{escape(value_format.format(value))}</text>'
-        )
-        if mark and mark[0] is not None:
-            x = scale(mark[0])
-            parts.append(f'<line x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row_h - 1}" stroke="{INK}" stroke-width="3"/>')
+        right = max([scale(value)] + [scale(m) for m in (threshold, baseline) if m is not None])
+        parts.append(f'<text x="{right + 5:.1f}" y="{y + 17}" font-size="11" fill="{INK}">{escape(value_format.format(value))}</text>')
+        if baseline is not None:
+            x = scale(baseline)
+            parts.append(
+                f'<line class="baseline" x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row_h - 1}" stroke="{BASELINE}" '
+                'stroke-width="2.5" stroke-dasharray="3 2"/>'
+            )
+        if threshold is not None:
+            x = scale(threshold)
+            parts.append(
+                f'<line class="threshold" x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + row_h - 1}" stroke="{INK}" stroke-width="3"/>'
+            )
     return _svg(width, height, "".join(parts), title)
 
 

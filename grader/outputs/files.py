@@ -1,7 +1,8 @@
 """Every file written for one graded submission and for a class, named in one place; each
 output is a serialiser of the same ScoredResult.
 
-Student-facing: report.html, classroom-result.txt (GitHub Classroom), junit.xml; they hold only
+Student-facing: report.html, classroom-result.txt (GitHub Classroom runners, `id=base64` lines),
+result.md (the Markdown summary a CI step appends to $GITHUB_STEP_SUMMARY), junit.xml; they hold only
 what the rubric releases to students. results.json is read by Gradescope, which enforces each
 test's `visibility` itself. Instructor-only: report-instructor.html, gradebook.csv, scored.json.
 """
@@ -12,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from grader.outputs import classroom, gradebook, gradescope, junit, report, store
+from grader.outputs import classroom, gradebook, gradescope, junit, markdown, report, store
 from grader.scoring.score import ScoredResult
 
 RESULTS, REPORT, INSTRUCTOR_REPORT = "results.json", "report.html", "report-instructor.html"
@@ -20,7 +21,8 @@ CLASSROOM, JUNIT, GRADEBOOK, SCORED = "classroom-result.txt", "junit.xml", "grad
 EVIDENCE_DIR = "evidence"  # the run's evidence, inside a student's output folder
 ERROR_FILE = "error.txt"  # a batch's reason for not grading a student
 SUMMARY = "summary.html"  # the class summary, beside the class gradebook.csv
-FILES = (RESULTS, REPORT, INSTRUCTOR_REPORT, CLASSROOM, JUNIT, GRADEBOOK, SCORED)
+MARKDOWN = "result.md"  # one student's result in Markdown, for $GITHUB_STEP_SUMMARY
+FILES = (RESULTS, REPORT, INSTRUCTOR_REPORT, CLASSROOM, MARKDOWN, JUNIT, GRADEBOOK, SCORED)
 
 
 def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
@@ -29,15 +31,16 @@ def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
         RESULTS: gradescope.write(scored, out_dir / RESULTS),
         REPORT: _text(out_dir / REPORT, report.render(scored, "student")),
         INSTRUCTOR_REPORT: _text(out_dir / INSTRUCTOR_REPORT, report.render(scored, "instructor")),
-        CLASSROOM: _text(out_dir / CLASSROOM, classroom.encode(scored) + "\n"),
+        CLASSROOM: _text(out_dir / CLASSROOM, classroom.output_lines(classroom.runners(scored))),
+        MARKDOWN: _text(out_dir / MARKDOWN, markdown.render(scored)),
         JUNIT: junit.write(scored, out_dir / JUNIT),
         GRADEBOOK: gradebook.write([scored], out_dir / GRADEBOOK),
         SCORED: store.save(scored, out_dir),
     }
     github_output = os.environ.get("GITHUB_OUTPUT")
-    if github_output:  # as a Classroom runner step: the reporter reads steps.<id>.outputs.result
+    if github_output:  # in GitHub Actions: the reporter reads steps.<id>.outputs.<runner id>, one per runner
         with open(github_output, "a", encoding="utf-8") as handle:
-            handle.write(f"result={classroom.encode(scored)}\n")
+            handle.write(classroom.output_lines(classroom.runners(scored)))
     return written
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from grader.checks.judgement import PASSED
 from grader.course.calibration import METRICS
 from grader.outputs import charts
+from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
-from grader.scoring.score import ScoredResult
+from grader.scoring.score import CriterionScore, ScoredResult
 
 AUDIENCES = ("student", "instructor")
 LOG_CONTEXT_BEFORE, LOG_CONTEXT_AFTER, LOG_TAIL = 25, 5, 30
@@ -23,28 +25,21 @@ ERROR_LINE = re.compile(r"^\s*(\w+\.)*\w*(Error|Exception)\b|Traceback \(most re
 SHOWN_ELSEWHERE = {"parameter_groups", "loss_curve"}
 
 
+def _printable(value):
+    """Every printed value without colour codes or control characters (a student's output can
+    hold them, a file name lone surrogates that UTF-8 cannot even write)."""
+    if isinstance(value, Markup):
+        return Markup(plain(str(value)))
+    return plain(value) if isinstance(value, str) else value
+
+
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html", "j2"]), finalize=_printable)
     env.filters["show"] = show
+    env.filters["breakable"] = breakable
+    env.filters["label"] = label
+    env.filters["outcome"] = outcome
     return env
-
-
-def show(value) -> str:
-    """One readable line for any measured or expected value."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, dict):
-        # empty entries (no extra tensors, nothing changed) say nothing: leave them out
-        return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items() if v not in ([], (), {}, "", None))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(show(v) for v in value)
-    return str(value)
 
 
 def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
@@ -61,24 +56,37 @@ def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
     return [(line, i == last) for i, line in enumerate(lines[start:end], start)], f"the output around the error (lines {start + 1}-{end})"
 
 
+def _baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
+    """The split's own majority-class baseline, measured on its labels with the adapter; a result
+    from before that was recorded falls back to the calibration's, which is validation's only."""
+    value = scored.result.measurements.get(f"{split}_majority_{metric}")
+    standard = scored.result.standard
+    if value is None and split == "validation" and standard and standard.majority_baseline:
+        value = standard.majority_baseline.value(metric)
+    return value
+
+
 def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
     r, standard = scored.result, scored.result.standard
     rows = []
     splits = [("validation", "Validation")] + ([("test", "Held-out test")] if instructor else [])
-    for split, label in splits:
+    for split, split_name in splits:
         for metric in METRICS:
             value = r.measurements.get(f"{split}_{metric}")
             if value is None:
                 continue
+            baseline = _baseline(scored, split, metric)
+            reaches = standard is not None and standard.thresholds.reached(metric, value)
             rows.append(
                 {
-                    "label": f"{label} {'accuracy' if metric == 'accuracy' else 'F1'}",
+                    "label": f"{split_name} {'accuracy' if metric == 'accuracy' else 'F1'}",
                     "metric": metric,
                     "value": value,
                     "reference": standard.reference.metrics.value(metric) if standard else None,
                     "threshold": standard.thresholds.value(metric) if standard else None,
-                    "baseline": standard.majority_baseline.value(metric) if standard and standard.majority_baseline else None,
-                    "reaches": standard is not None and standard.thresholds.reached(metric, value),
+                    "baseline": baseline,
+                    "reaches": reaches,
+                    "standing": charts.standing(reaches, value, baseline),
                 }
             )
     return rows
@@ -87,8 +95,26 @@ def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
 def _metric_chart(rows: list[dict]):
     if not rows:
         return None
-    bars = [(row["label"], row["value"], charts.PASS if row["reaches"] else charts.FAIL, row["threshold"]) for row in rows]
-    return charts.hbars(bars, 1.0, "Metrics measured by the grader; the dark tick on each bar is its threshold")
+    bars = [(row["label"], row["value"], charts.STANDING_COLOURS[row["standing"]], row["threshold"], row["baseline"]) for row in rows]
+    return charts.hbars(bars, 1.0, "Metrics measured by the grader, each with its threshold and its split's majority-class baseline")
+
+
+RANK = {"failed": 0, "error": 1, "not_run": 2, "absent": 3, "passed": 4, "info": 5}
+
+
+def ordered(criteria: list[CriterionScore]) -> tuple[list[CriterionScore], list[CriterionScore]]:
+    """Scored criteria, those that cost points first (in rubric order within each outcome), and
+    the informational ones (worth nothing) apart."""
+    scored = [c for c in criteria if outcome(c) != "info"]
+    scored.sort(key=lambda c: 0 if lost_points(c) and outcome(c) == "passed" else RANK[outcome(c)])
+    return scored, [c for c in criteria if outcome(c) == "info"]
+
+
+def banner(scored: ScoredResult) -> str:
+    """The verdict banner's colour is the worst outcome: green only when nothing cost points."""
+    if not scored.passed:
+        return "failed"
+    return "warn" if any(lost_points(c) for c in scored.criteria) else "passed"
 
 
 def _loss_chart(curve):
@@ -107,7 +133,7 @@ def view(scored: ScoredResult, audience: str) -> dict:
         raise ValueError(f"audience must be one of {AUDIENCES}")
     instructor = audience == "instructor"
     r = scored.result
-    shown = [c for c in scored.criteria if instructor or scored.released(c)]
+    shown, informational = ordered([c for c in scored.criteria if instructor or scored.released(c)])
     withheld = [c for c in scored.criteria if not (instructor or scored.released(c))]
     unscored = [c for c in scored.unscored if instructor or scored.released(c)]
     measurements = r.measurements if instructor else scored.student_measurements()
@@ -120,6 +146,9 @@ def view(scored: ScoredResult, audience: str) -> dict:
         "s": scored,
         "r": r,
         "criteria": shown,
+        "informational": informational,
+        "banner": banner(scored),
+        "metric_legend": charts.metric_legend() if metric_rows else None,
         "withheld": {"count": len(withheld), "score": sum(c.score for c in withheld), "max_score": sum(c.max_score for c in withheld)},
         "unscored": unscored,
         "metric_rows": metric_rows,

@@ -93,11 +93,22 @@ def _accuracy_chart(rows: list[Row]):
             continue
         standard = row.scored.result.standard
         threshold = standard.thresholds.accuracy if standard else None
+        baseline = row.measurement("validation_majority_accuracy")
+        if baseline is None and standard and standard.majority_baseline:
+            baseline = standard.majority_baseline.accuracy
         reached = standard is not None and standard.thresholds.reached("accuracy", value)
-        bars.append((row.student, float(value), charts.PASS if reached else charts.FAIL, threshold))
+        colour = charts.STANDING_COLOURS[charts.standing(reached, float(value), baseline)]
+        bars.append((row.student, float(value), colour, threshold, baseline))
     if not bars:
         return None
-    return charts.hbars(bars, 1.0, "Validation accuracy per student; the dark tick on each bar is the threshold")
+    return charts.hbars(bars, 1.0, "Validation accuracy per student, with the threshold and the majority-class baseline")
+
+
+def banner(statuses: Counter) -> str:
+    """Green only when every submission passed: the worst outcome colours the class banner."""
+    if not statuses:
+        return "failed"
+    return "passed" if set(statuses) == {"passed"} else "failed"
 
 
 def identical_adapters(rows: list[Row]) -> list[list[str]]:
@@ -135,10 +146,12 @@ def view(rows: list[Row], out_dir: Path) -> dict:
         "names": names,
         "count": len(rows),
         "statuses": [(s, statuses[s]) for s in status_order],
+        "banner": banner(statuses),
         "mean": sum(r.scored.score for r in scored_rows) / len(scored_rows) if scored_rows else None,
         "max_score": max((r.scored.max_score for r in scored_rows), default=None),
         "score_chart": charts.columns(_score_bins(rows), "Distribution of scores (percent of the maximum)") if scored_rows else None,
         "accuracy_chart": _accuracy_chart(rows),
+        "metric_legend": charts.metric_legend(),
         "status_chart": charts.hbars(
             [(s, float(n), charts.PASS if s == "passed" else charts.FAIL) for s, n in [(s, statuses[s]) for s in status_order]],
             float(max(statuses.values(), default=1)),

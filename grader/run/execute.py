@@ -18,7 +18,7 @@ from grader.run.launch import LAUNCH_DIR, NOTEBOOK_RUNNER
 from grader.run.layout import Layout
 from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
-HOOKS = (offline.HOOK, "importorder", "probe")
+HOOKS = (offline.HOOK, "importorder", "cpu_compat", "probe")
 
 
 @dataclass

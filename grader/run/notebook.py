@@ -37,6 +37,11 @@ def summary(record: dict | None, timed_out: bool) -> str | None:
     if timed_out and running:
         return f"cell In [{running['cell']}] (`{running['source']}`) never returned: it was still running when the time budget ran out"
     failed = record.get("failed")
+    if failed and failed.get("during") == "display":
+        return (
+            f"cell In [{failed['cell']}] raised {failed['ename']}: {failed['evalue']} while displaying its last expression "
+            f"(`{failed['source']}`), after its code had run: the error is in showing that value, not in a line of the cell"
+        )
     if failed:
         where = f"cell In [{failed['cell']}]" + (f", line {failed['line']}" if failed.get("line") else "")
         return f"{where} (`{failed['source']}`) raised {failed['ename']}: {failed['evalue']}"

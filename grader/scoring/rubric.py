@@ -66,6 +66,7 @@ class Rubric:
     late_policy: LatePolicy | None = None
     grades_published: bool = False
     description: str = ""
+    leaderboard: tuple[str, ...] = ()  # measurements shown on Gradescope's leaderboard, e.g. test_accuracy
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -188,7 +189,15 @@ def _build(data: dict, shown: str) -> Rubric:
             cap_percent=float(late.get("cap_percent", 100)),
             grace_minutes=float(late.get("grace_minutes", 0)),
         )
-    return Rubric(data["name"], shown, tuple(criteria), policy, bool(data.get("grades_published", False)), data.get("description", ""))
+    return Rubric(
+        data["name"],
+        shown,
+        tuple(criteria),
+        policy,
+        bool(data.get("grades_published", False)),
+        data.get("description", ""),
+        tuple(data.get("leaderboard", ())),
+    )
 
 
 def from_dict(data: dict) -> Rubric:
@@ -199,4 +208,12 @@ def from_dict(data: dict) -> Rubric:
         Criterion(**{**c, "partial_credit": PartialCredit(**c["partial_credit"]) if c.get("partial_credit") else None})
         for c in data["criteria"]
     )
-    return Rubric(data["name"], data["source"], criteria, policy, data.get("grades_published", False), data.get("description", ""))
+    return Rubric(
+        data["name"],
+        data["source"],
+        criteria,
+        policy,
+        data.get("grades_published", False),
+        data.get("description", ""),
+        tuple(data.get("leaderboard", ())),
+    )

@@ -12,6 +12,8 @@ import yaml
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 FLOORS = ("majority_baseline",)
 TARGETS = ("threshold",)
+# Measurements a rubric may put on Gradescope's leaderboard (which every student of the course sees).
+LEADERBOARD_COLUMNS = ("test_accuracy", "test_f1", "validation_accuracy", "validation_f1")
 
 _PARTIAL = {
     "type": "object",
@@ -33,6 +35,7 @@ SCHEMA = {
         "name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "grades_published": {"type": "boolean"},
+        "leaderboard": {"type": "array", "uniqueItems": True, "items": {"enum": list(LEADERBOARD_COLUMNS)}},
         "late_policy": {
             "type": "object",
             "additionalProperties": False,

@@ -6,6 +6,7 @@ import pytest
 from grader.commands import calibrate
 from grader.course import calibration, profiles
 from grader.course.calibration import Metrics
+from grader.evidence import adapter as adapter_io
 
 
 @pytest.mark.slow
@@ -56,3 +57,5 @@ def test_tiny_calibration_trains_the_reference_and_matches_the_committed_truth(t
     # the reference's run is seeded: the grader measures the same metrics every time
     assert fresh.reference_run.metrics == committed.reference_run.metrics
     assert fresh.thresholds == committed.thresholds
+    # what a leaked reference adapter is recognised by: its tensors' digest, as kept with the evidence
+    assert fresh.reference_run.adapter_tensors_sha256 == adapter_io.read(tmp_path / "adapter").tensors_digest

@@ -77,3 +77,13 @@ def test_over_budget_is_stopped_and_what_it_saved_is_still_judged(tmp_path):
     assert statuses["ia3_trained"] == PASSED and statuses["trainable_parameters"] == PASSED
     # the probe's snapshots survive the stop: the run is still judged on what it trained
     assert statuses["frozen_base"] == statuses["trainable_set"] == PASSED
+
+
+@pytest.mark.slow
+def test_trainer_with_its_defaults_passes_on_the_cpu_and_the_report_says_what_was_supplied(tmp_path):
+    """torch AdamW and gradient clipping work on the NPUs; on the CPU the grader supplies them."""
+    code, results, statuses, _ = grade("trainer-defaults", tmp_path)
+    assert code == 0
+    assert statuses["run"] == statuses["ia3_trained"] == statuses["frozen_base"] == PASSED
+    report = (tmp_path / "trainer-defaults" / "report.html").read_text()
+    assert "CPU compatibility" in report and "addcdiv" in report and "clip_grad_norm_" in report

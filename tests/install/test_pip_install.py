@@ -57,6 +57,9 @@ def test_pip_install_gives_a_grade_that_works_from_any_folder(tmp_path):
     assert where.stdout.strip() == os.path.join(site_dir, "grader", "_home")
     for data_dir in ("reference/profiles/tiny.toml", "reference/offline.toml", "rubrics/default.yaml", "templates/report.html.j2"):
         assert os.path.isfile(os.path.join(site_dir, "grader", "_home", data_dir)), data_dir
+    course = run([grade, "autograder", "github", "--classroom", "--out", "course"], elsewhere, env)  # templates and lock ship
+    assert course.returncode == 0, course.stderr
+    assert (elsewhere / "course" / ".github" / "grader" / "requirements.lock").read_text() == (ROOT / "requirements.lock").read_text()
 
     home = tmp_path / "my-home"
     shutil.copytree(os.path.join(site_dir, "grader", "_home"), home)

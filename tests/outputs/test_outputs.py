@@ -13,7 +13,7 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from grader.checks.judge import judge
-from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED, Check
+from grader.checks.judgement import ERROR, PASSED, Check
 from grader.course import calibration, profiles
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
@@ -118,11 +118,14 @@ def test_gradescope_results_match_the_schema(graded, tiny, tmp_path):
         scored = scoring.score(judged(graded[name], tiny), rubric.load())
         data = json.loads((write(scored, tmp_path / name) / "results.json").read_text())
         jsonschema.validate(data, GRADESCOPE)
+        for kept in data["extra_data"]["instructor_only"]["tests"]:
+            jsonschema.validate(kept, GRADESCOPE["properties"]["tests"]["items"])
         assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
         assert data["max_score"] == pytest.approx(sum(t["max_score"] for t in data["tests"]))
-        by_id = {t["tags"][0]: t for t in data["tests"]}
+        by_id = {t["tags"][0]: t for t in data["tests"] + data["extra_data"]["instructor_only"]["tests"]}
         for c in scored.criteria:
-            assert by_id[c.check]["status"] == ("passed" if c.status == PASSED else "failed")
+            # red only where the criterion cost points
+            assert by_id[c.check]["status"] == ("failed" if c.score < c.max_score else "passed"), c.check
             assert by_id[c.check]["visibility"] == c.visibility
     assert json.loads((tmp_path / "crash" / "results.json").read_text())["extra_data"]["verdict"] == "failed"
 
@@ -136,21 +139,24 @@ def test_classroom_result_is_base64_json_version_3(graded, tiny, tmp_path):
     )
     for name, status in (("good", "pass"), ("crash", "fail")):
         scored = scoring.score(judged(graded[name], tiny), rubric.load(path), (DEADLINE + timedelta(hours=30)).isoformat(), "test")
-        encoded = (write(scored, tmp_path / name) / "classroom-result.txt").read_text().strip()
-        data = json.loads(base64.b64decode(encoded, validate=True))
-        jsonschema.validate(data, CLASSROOM)
-        assert data["status"] == status and data["max_score"] == 15
-        assert sum(t["score"] for t in data["tests"]) == pytest.approx(scored.score)  # the reporter sums test scores
+        lines = (write(scored, tmp_path / name) / "classroom-result.txt").read_text().splitlines()
+        runners = {rid: json.loads(base64.b64decode(value, validate=True)) for rid, _, value in (x.partition("=") for x in lines)}
+        for data in runners.values():
+            jsonschema.validate(data, CLASSROOM)
+        assert list(runners) == ["run", "budget", "adapterType", "unearned"]
+        assert ("fail" if any(r["status"] == "fail" for r in runners.values()) else "pass") == status
+        assert sum(r["max_score"] for r in runners.values()) == 15
+        assert sum(t["score"] for r in runners.values() for t in r["tests"]) == pytest.approx(scored.score)  # the reporter sums test scores
         assert scored.late.penalty_percent == 40
         # a penalty line where points were earned (the crash earns none: its budget is not judged)
-        assert any(t["name"] == "Late penalty" and t["score"] < 0 for t in data["tests"]) == (scored.raw_score > 0)
+        assert any(t["name"].startswith("Late penalty") for t in runners["unearned"]["tests"]) == (scored.raw_score > 0)
 
 
 def test_classroom_status_error_when_a_required_check_could_not_be_judged(graded, tiny):
     result = judged(graded["good"], tiny)
     result.checks.append(Check("frozen_base", "Base weights stayed frozen", ERROR, "the probe record could not be read"))
     scored = scoring.score(result, rubric.load())
-    assert json.loads(base64.b64decode(classroom.encode(scored)))["status"] == "error"
+    assert classroom.runners(scored)["frozenBase"]["status"] == "error"
 
 
 def test_junit_read_by_a_junit_reader(graded, tiny, tmp_path):
@@ -164,20 +170,20 @@ def test_junit_read_by_a_junit_reader(graded, tiny, tmp_path):
     assert len(cases) == len(released) + (1 if withheld else 0)
     for c in released:
         kinds = {type(r) for r in cases[c.name].result}
-        expected = (
-            {Skipped}
-            if c.status == NOT_RUN or (c.informational and c.status != PASSED)
-            else {Failure}
-            if c.status == FAILED
-            else {Error}
-            if c.status == ERROR
-            else set()
-        )
+        if c.status == ERROR or (c.absent and c.max_score):
+            expected = {Error}
+        elif c.score < c.max_score:  # cost points: the student's failure, whatever came before it
+            expected = {Failure}
+        elif c.status == PASSED:
+            expected = set()
+        else:  # costs nothing: informational, or not run with no points at stake
+            expected = {Skipped}
         assert kinds == expected, (c.name, c.status, kinds)
-    failures = sum(1 for c in released if c.status == FAILED and not c.informational) + (
-        1 if withheld and not scored.withheld_passed() else 0
-    )
-    assert suites[0].failures == failures and suites[0].tests == len(cases)
+        for result in cases[c.name].result:
+            assert c.message in result.message and f"{c.score:g}/{c.max_score:g}" in result.message
+    lost = [c for c in released if c.score < c.max_score and c.status != ERROR]
+    assert lost and suites[0].failures == len(lost) + (1 if withheld and not scored.withheld_passed() else 0)
+    assert suites[0].tests == len(cases) and suites[0].skipped == sum(1 for c in released if c.score == c.max_score and c.status != PASSED)
     props = {p.name: p.value for p in suites[0].properties()}
     assert props["verdict"] == "failed" and float(props["score"]) == scored.score
 
@@ -232,7 +238,9 @@ def test_student_outputs_hold_no_hidden_details_instructor_outputs_do(graded, ti
     student = {
         "report.html": (folder / "report.html").read_text(),
         "junit.xml": (folder / "junit.xml").read_text(),
-        "classroom": base64.b64decode((folder / "classroom-result.txt").read_text()).decode(),
+        "classroom": "\n".join(
+            base64.b64decode(line.partition("=")[2]).decode() for line in (folder / "classroom-result.txt").read_text().splitlines()
+        ),
     }
     instructor = {
         "report-instructor.html": (folder / "report-instructor.html").read_text(),
@@ -251,8 +259,9 @@ def test_student_outputs_hold_no_hidden_details_instructor_outputs_do(graded, ti
         if hidden_shown(json.dumps(test)):
             assert test["visibility"] == "hidden", test["name"]
     # Totals still count withheld criteria: the grade is the grade.
-    classroom = json.loads(student["classroom"])
-    assert sum(t["score"] for t in classroom["tests"]) == pytest.approx(scored.score) and classroom["max_score"] == 12
+    runners = [json.loads(line) for line in student["classroom"].splitlines()]
+    assert sum(t["score"] for r in runners for t in r["tests"]) == pytest.approx(scored.score)
+    assert sum(r["max_score"] for r in runners) == 12
 
 
 def test_after_due_date_details_are_released_after_the_deadline(graded, tiny, tmp_path):

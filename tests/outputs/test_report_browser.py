@@ -1,18 +1,64 @@
 """The HTML reports opened in headless Chromium: visible text, zero console errors, no network,
-readable without scripts, on a phone-sized screen and in print. Screenshots are kept in pytest's
-temporary folder (printed at the end of the session) for a person to look at."""
+readable without scripts, on a phone-sized screen and in print, and laid out so that nothing is
+cut, clipped or split inside a word at 1280 px and at 390 px. Screenshots are kept for a person
+to look at: in $GRADER_SCREENSHOTS when set (CI uploads it), else in pytest's temporary folder."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
-from grader.outputs import store, summary
+from grader.outputs import files, store, summary
 from tests.outputs.browser import Chromium, executable
+from tests.outputs.test_report_content import failing
+
+# Every element that hides or scrolls what does not fit, and does not fit (text cut or a table
+# clipped), and every table cell allowed to split a word.
+LAYOUT = """(() => {
+  const seen = (el) => el.tagName + (el.id ? '#' + el.id : '')
+    + (typeof el.className === 'string' && el.className ? '.' + el.className : '') + ': ' + el.textContent.trim().slice(0, 50);
+  const clipped = [], split = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(el);
+    if (style.display === 'none') continue;
+    const hides = ['hidden', 'clip', 'auto', 'scroll'].includes(style.overflowX) || style.textOverflow === 'ellipsis';
+    if (hides && el.scrollWidth > el.clientWidth + 1) clipped.push(seen(el));
+  }
+  for (const cell of document.querySelectorAll('td, th')) {
+    const style = getComputedStyle(cell);
+    if (['break-all', 'break-word'].includes(style.wordBreak) || ['anywhere', 'break-word'].includes(style.overflowWrap)
+        || style.hyphens === 'auto') split.push(seen(cell));
+  }
+  return {clipped, split, overflow: Math.max(0, document.documentElement.scrollWidth - window.innerWidth)};
+})()"""
+WIDTHS = {"desktop": (1280, 800, False), "phone": (390, 844, True)}
 
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory):
+    if os.environ.get("GRADER_SCREENSHOTS"):
+        folder = Path(os.environ["GRADER_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
     return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def pages(graded, tmp_path_factory):
+    """Every page a reader opens: a student's report passing, failing and crashed, the
+    instructor's, and the class summary (with a folder that was never graded)."""
+    root = tmp_path_factory.mktemp("pages")
+    files.write_all(failing(graded), root / "failing")
+    (root / "never-graded").mkdir()
+    class_page, _ = summary.write([graded["good"], root / "failing", graded["crash"], root / "never-graded"], root / "class")
+    return {
+        "report-passing": graded["good"] / "report.html",
+        "report-failing": root / "failing" / "report.html",
+        "report-crashed": graded["crash"] / "report.html",
+        "report-instructor": graded["good"] / "report-instructor.html",
+        "class-summary": class_page,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +181,15 @@ def test_summary_links_open_each_students_report(browser, graded, tmp_path):
         page = browser.open(target)
         clean(page)
         assert "Instructor view" in page.text
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["report-passing", "report-failing", "report-crashed", "report-instructor", "class-summary"])
+def test_every_page_fits_without_cutting_text(browser, pages, name, width, screenshots):
+    pixels, height, mobile = WIDTHS[width]
+    page = browser.open(pages[name], width=pixels, height=height, mobile=mobile, probe=LAYOUT)
+    keep(screenshots, f"{name}-{pixels}px.png", page.screenshot)
+    clean(page)
+    assert page.overflow_px == 0 and page.probe["overflow"] == 0, f"{name} is {page.overflow_px}px wider than {pixels}px"
+    assert page.probe["clipped"] == [], f"{name} at {pixels}px cuts or clips: {page.probe['clipped']}"
+    assert page.probe["split"] == [], f"{name} at {pixels}px may split words in: {page.probe['split'][:5]}"

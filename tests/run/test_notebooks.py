@@ -84,3 +84,21 @@ def test_failing_cell_is_reported_by_number_and_source_line(tmp_path):
     assert "cell In [2], line 3 (`print(values[total])`) raised IndexError: list index out of range" in messages["run"]
     assert evidence["notebook"]["failed"]["cell"] == 2 and [c["cell"] for c in evidence["notebook"]["cells"]] == [1, 2]
     assert "not run" not in (logs / "stdout.txt").read_text()
+
+
+def test_error_while_displaying_the_last_expression_is_named_as_that(tmp_path):
+    """A value whose repr fails (a PEFT model under MindNLP 0.5.1) fails in IPython's display, after
+    the cell's code ran: no line of the cell is to blame, and a `;` (no display) runs clean."""
+    nb = write(
+        tmp_path / "homework.ipynb",
+        "x = 1",
+        "from collections import UserList\nbroken = UserList.__new__(UserList)  # its repr reads a missing attribute\nbroken;",
+        "print('shown next')\nbroken",
+    )
+    code, statuses, messages, evidence, _ = grade(nb, tmp_path)
+    assert code == 1 and statuses["run"] == FAILED
+    assert (
+        "cell In [3] raised AttributeError: 'UserList' object has no attribute 'data' while displaying its last expression (`broken`)"
+        in messages["run"]
+    )
+    assert evidence["notebook"]["failed"]["during"] == "display"

@@ -3,7 +3,6 @@ unscored checks, late penalty, submission time from git, and re-scoring without 
 
 import json
 import shutil
-import subprocess
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -14,9 +13,9 @@ from grader import cli
 from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, FAILED, NOT_RUN
 from grader.course import calibration, profiles
+from grader.evidence import adapter as adapter_io
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
-from grader.intake import submitted
 from grader.outputs import store
 from grader.scoring import rubric
 from grader.scoring import score as scoring
@@ -144,41 +143,6 @@ def test_unknown_submission_time_applies_no_penalty(graded, tiny, tmp_path):
     assert scored.late.penalty_percent == 0 and "unknown" in scored.late.message
 
 
-def test_submission_time_is_the_last_commit_touching_it(tmp_path):
-    repo = tmp_path / "student"
-    (repo / "hw").mkdir(parents=True)
-    (repo / "hw" / "train.py").write_text("print('hi')\n")
-    (repo / "other.txt").write_text("x\n")
-    env = {
-        "GIT_AUTHOR_NAME": "s",
-        "GIT_AUTHOR_EMAIL": "s@example.org",
-        "GIT_COMMITTER_NAME": "s",
-        "GIT_COMMITTER_EMAIL": "s@example.org",
-        "PATH": "/usr/bin:/bin",
-    }
-
-    def git(*args, when):
-        return subprocess.run(
-            ["git", "-C", str(repo), *args],
-            check=True,
-            capture_output=True,
-            env=env | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
-        )
-
-    git("init", "-q", when="2026-12-01T10:00:00+08:00")
-    git("add", "hw", when="2026-12-01T10:00:00+08:00")
-    git("commit", "-qm", "homework", when="2026-12-02T09:30:00+08:00")
-    git("add", "other.txt", when="2026-12-05T09:30:00+08:00")
-    git("commit", "-qm", "unrelated later change", when="2026-12-05T09:30:00+08:00")
-    when, source = submitted.determine(repo / "hw", None)
-    assert datetime.fromisoformat(when) == datetime(2026, 12, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-    assert source.startswith("date of commit ")
-    assert submitted.determine(tmp_path / "elsewhere.py", None)[0] is None
-    assert submitted.determine(repo / "hw", "2026-12-03T00:00:00Z") == ("2026-12-03T00:00:00+00:00", "--submitted-at")
-    with pytest.raises(Exception, match="time zone"):
-        submitted.parse("2026-12-03 10:00")
-
-
 def test_rescore_changes_scores_without_training(graded, tmp_path):
     folder = tmp_path / "moved-good"
     shutil.copytree(graded["good"], folder)  # a moved folder still finds its evidence
@@ -215,3 +179,33 @@ def test_broken_rubric_stops_grading_before_training(tmp_path, capsys):
     assert cli.main([str(SUBMISSIONS / "good"), "--profile", "tiny", "--out", str(tmp_path / "out"), "--rubric", str(bad)]) == 2
     assert time.monotonic() - started < 5 and not (tmp_path / "out").exists()
     assert f"{bad}:3: criteria[0].points: expected a number, found 'lots'" in capsys.readouterr().err
+
+
+def test_an_adapter_identical_to_the_reference_solutions_is_flagged_for_the_instructor_only(graded, tmp_path, monkeypatch):
+    """The calibration records the reference adapter's tensor digest; a student adapter with the same
+    tensors (re-saved or not) is flagged in the instructor's view, never scored, never shown to the student."""
+    calibration_file = tmp_path / "calibration" / "tiny.json"
+    calibration_file.parent.mkdir()
+    stored = json.loads(calibration.path_for("tiny").read_text())
+    assert "adapter_tensors_sha256" not in stored["reference_run"]  # tiny's committed record keeps no adapter
+    calibration_file.write_text(json.dumps(stored))
+    monkeypatch.setattr(calibration, "CALIBRATION_DIR", calibration_file.parent)
+    student_adapter = adapter_io.read(graded["good"] / "evidence" / "adapter")
+
+    def rescored(name):
+        folder = tmp_path / name
+        shutil.copytree(graded["good"], folder)
+        assert cli.main(["rescore", str(folder), "--instructor"]) == 0  # informational: the score does not move
+        results = json.loads((folder / "results.json").read_text())
+        check = next(t for t in results["tests"] if t["tags"][0] == "reference_copy")
+        return results, check
+
+    before, check = rescored("no-reference-recorded")
+    assert check["extra_data"]["grader_status"] == NOT_RUN and "records no reference adapter" in check["output"]
+    stored["reference_run"]["adapter_tensors_sha256"] = student_adapter.tensors_digest
+    calibration_file.write_text(json.dumps(stored))
+    after, check = rescored("same-as-reference")
+    assert check["extra_data"]["grader_status"] == FAILED and "bit-identical to the reference solution's adapter" in check["output"]
+    assert check["visibility"] == "hidden" and after["score"] == before["score"]
+    student_report = (tmp_path / "same-as-reference" / "report.html").read_text()
+    assert "reference solution" not in student_report

@@ -12,6 +12,7 @@ is rewritten before each cell, so when the budget ends the run it still says whi
 running. Every cell's outputs are echoed to stdout and stderr for the run's logs.
 """
 
+import ast
 import json
 import os
 import re
@@ -56,14 +57,35 @@ def _echo(number, cell):
     sys.stderr.flush()
 
 
+def _last_expression(source):
+    """The expression IPython displays after the cell ran (its last statement, with no `;`), or None."""
+    if source.rstrip().endswith(";"):
+        return None
+    try:
+        last = ast.parse(source).body[-1:]
+    except SyntaxError:  # magics and shell escapes: IPython's syntax, not Python's
+        lines = [line.strip() for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        return lines[-1] if lines and not lines[-1].startswith(("%", "!")) and "=" not in lines[-1] else None
+    if last and isinstance(last[0], ast.Expr):
+        return _first_line(ast.get_source_segment(source, last[0]) or "")
+    return None
+
+
 def _failure(number, cell):
+    """Where a failed cell failed. A traceback without a frame of the cell's own code means the error
+    was raised while IPython displayed the cell's last expression (its repr), after the code ran."""
     error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), {})
     traceback = ANSI.sub("", "\n".join(error.get("traceback", [])))
+    source = cell.get("source", "")
+    ename, evalue = error.get("ename", "Error"), error.get("evalue", "")
+    failure = {"cell": number, "line": None, "source": _first_line(source), "ename": ename, "evalue": evalue}
     match = CELL_LINE.search(traceback)
-    line = int(match.group(1)) if match else None
-    lines = cell.get("source", "").splitlines()
-    source = lines[line - 1].strip() if line and 0 < line <= len(lines) else _first_line(cell.get("source", ""))
-    return {"cell": number, "line": line, "source": source, "ename": error.get("ename", "Error"), "evalue": error.get("evalue", "")}
+    if match:
+        line, lines = int(match.group(1)), source.splitlines()
+        failure.update(line=line, source=lines[line - 1].strip() if 0 < line <= len(lines) else failure["source"])
+    elif traceback and _last_expression(source):
+        failure.update(source=_last_expression(source), during="display")
+    return failure
 
 
 def main(argv):

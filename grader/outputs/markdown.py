@@ -1,0 +1,61 @@
+"""One student's result as GitHub-flavoured Markdown, for a workflow's $GITHUB_STEP_SUMMARY: the
+verdict, then every criterion the student may see with its points and reason, failed ones first.
+Withheld criteria appear as one line, as on the terminal. Text that can come from the student's
+program (exception messages) is escaped, so it can neither break the table nor add links or HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from grader.checks.judgement import PASSED
+from grader.scoring.score import CriterionScore, ScoredResult
+
+MARKS = {"passed": "✅", "failed": "❌", "error": "⚠️", "not_run": "➖"}
+PUNCTUATION = re.compile(r"([\\`*_\[\]|~!#])")
+CELL_LIMIT = 600
+
+
+def escape(text: object) -> str:
+    """One table cell of literal text: no HTML, no Markdown markup, no line breaks."""
+    flat = " ".join(str(text).split())
+    if len(flat) > CELL_LIMIT:
+        flat = flat[: CELL_LIMIT - 1] + "…"
+    return PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def _row(c: CriterionScore) -> str:
+    mark = "ℹ️" if c.informational else MARKS.get(c.status, "")
+    detail = c.message
+    if c.expected is not None or c.measured is not None:
+        detail += f" (expected {c.expected}, measured {c.measured})"
+    if c.partial:
+        detail += f"; {c.partial}"
+    kind = "informational" if c.informational else "required" if c.required else "optional"
+    return f"| {mark} {escape(c.status)} | {c.score:g}/{c.max_score:g} | {escape(c.name)} ({kind}) | {escape(detail)} |"
+
+
+def render(scored: ScoredResult) -> str:
+    shown = [c for c in scored.criteria + scored.unscored if scored.released(c)]
+    shown.sort(key=lambda c: (c.informational or c.status == PASSED, not c.required))
+    withheld = scored.withheld()
+    r = scored.result
+    lines = [
+        f"## {'✅ Passed' if scored.passed else '❌ Failed'}: {scored.score:g} of {scored.max_score:g} points",
+        "",
+        f"Profile `{escape(r.profile)}`, rubric {escape(scored.rubric.name)}.",
+        "",
+        "| status | points | criterion | details |",
+        "|---|---|---|---|",
+        *(_row(c) for c in shown),
+    ]
+    if withheld:
+        lines.append(
+            f"| withheld | ?/{sum(c.max_score for c in withheld):g} | {len(withheld)} criteria | "
+            "released after the due date, when grades are published, or never (hidden) |"
+        )
+    lines.append("")
+    if scored.late.penalty_percent:
+        lines += [f"Late: {escape(scored.late.message)}; {scored.raw_score:g} points before the penalty.", ""]
+    lines.append("The full report is `report.html` beside this file (in the workflow: the `grade-report` artifact).")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,91 @@
+"""How a criterion reads in every output: its values as one line, its status in words, its
+details without empty fields, and any text from a student's run made safe to print anywhere
+(JUnit XML, Gradescope's text, a terminal), whatever bytes the run printed."""
+
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+
+from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED
+from grader.scoring.score import CriterionScore
+
+ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+# What XML 1.0 cannot hold (and no reader wants): C0 controls but tab and newline, DEL and C1
+# controls, lone surrogates, U+FFFE and U+FFFF.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def plain(text) -> str:
+    """Colour codes dropped, carriage returns made newlines, every other control character
+    written as a visible \\xNN escape."""
+    text = ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")  # a progress bar's redraws: one line each
+    return UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def show(value) -> str:
+    """One readable line for any measured or expected value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        # empty entries (no extra tensors, nothing changed) say nothing: leave them out
+        return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items() if v not in ([], (), {}, "", None))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(show(v) for v in value)
+    return str(value)
+
+
+def lost_points(c: CriterionScore) -> bool:
+    return c.score < c.max_score
+
+
+def outcome(c: CriterionScore) -> str:
+    """The criterion's outcome for a reader: passed, failed, error (the grader could not judge),
+    not_run (a step before it failed), info (worth nothing, whatever it found) or absent (the
+    result has no such check: the grader's gap, not the student's)."""
+    if c.absent:
+        return "absent"
+    if c.informational or (c.max_score == 0 and c.status != PASSED):
+        return "info"
+    return c.status if c.status in (PASSED, FAILED, ERROR, NOT_RUN) else ERROR
+
+
+LABELS = {
+    "passed": "passed",
+    "failed": "failed",
+    "error": "could not be judged",
+    "not_run": "not run",
+    "info": "informational",
+    "absent": "not in this result",
+}
+
+
+def label(c: CriterionScore) -> str:
+    return LABELS[outcome(c)]
+
+
+def details(c: CriterionScore) -> str:
+    """The message, then expected and measured where there is one, then how partial credit went."""
+    lines = [c.message]
+    lines += [f"expected: {show(c.expected)}"] if c.expected is not None else []
+    lines += [f"measured: {show(c.measured)}"] if c.measured is not None else []
+    lines += [c.partial] if c.partial else []
+    return plain("\n".join(lines))
+
+
+BREAK_AFTER = re.compile(r"([_/.,;=:])(?=\w)")
+LONG_WORD = re.compile(r"\S{14,}")
+
+
+def breakable(value) -> Markup:
+    """HTML text whose long tokens (paths, module names, key=value lists) may wrap after a
+    separator (_ / . , ; = :) on a narrow screen; words themselves are never split."""
+    text = escape(str(value))
+    return Markup(LONG_WORD.sub(lambda m: BREAK_AFTER.sub(r"\1<wbr>", m.group()), text))
