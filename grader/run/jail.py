@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.run import seccomp
 from grader.run.devices import CANN_VARIABLES
 from grader.run.layout import GID, UID, USER, Layout
+from grader.run.sandbox import namespace_members
 
 BWRAP = "bwrap"  # found on PATH
 INSTALL = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; install.sh does it)"
@@ -208,12 +209,15 @@ def device_files(kind: str, ids: tuple[int, ...], root: str = "/dev") -> list[st
 
 class Status:
     """bubblewrap's status stream (--json-status-fd): the namespace's init, its PID namespace,
-    and the exit status of the run's main process once it has ended."""
+    and the exit status of the run's main process once it has ended. Right after reporting that,
+    bubblewrap exits and the namespace's init dies with it (--die-with-parent), which kills
+    whatever the run left behind."""
 
     def __init__(self, read_fd: int):
         self.child_pid: int | None = None
         self.pid_namespace: int | None = None
         self.exit_code: int | None = None
+        self.left_at_exit: set[int] = set()  # processes of the run still there when its main process ended
         self._stream = os.fdopen(read_fd, "r")
 
     def read(self, on_exit) -> None:
@@ -228,5 +232,7 @@ class Status:
                 self.child_pid, self.pid_namespace = event["child-pid"], event.get("pid-namespace")
             if "exit-code" in event:
                 self.exit_code = event["exit-code"]
+                if self.pid_namespace:  # bubblewrap ends them at once now: see them first
+                    self.left_at_exit = namespace_members(self.pid_namespace) - {self.child_pid}
                 on_exit()
         self._stream.close()

@@ -148,7 +148,8 @@ def _start_jailed(jail: jail_mod.Jail, box: sandbox_mod.Sandbox, command: list[s
 
     def end() -> int:
         reader.join(timeout=0.5)  # the namespace is known once bubblewrap has started it
-        return sandbox_mod.end_namespace(proc, status.child_pid, status.pid_namespace, main_done.is_set(), GRACE_SECONDS)
+        ended = main_done.is_set()
+        return sandbox_mod.end_namespace(proc, status.child_pid, status.pid_namespace, ended, GRACE_SECONDS, status.left_at_exit)
 
     isolation = jail.describe(version, refused) | {"limits": limits}
     return _Started(proc, isolation, end, main_done, status)

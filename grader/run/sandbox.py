@@ -100,10 +100,11 @@ def _state(pid: str) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
-def end_namespace(proc, init: int | None, namespace: int | None, main_ended: bool, grace: float) -> int:
+def end_namespace(proc, init: int | None, namespace: int | None, main_ended: bool, grace: float, left: set[int] = frozenset()) -> int:
     """SIGTERM every process of the run's namespace but its init, wait up to `grace`, then kill
     the init (the kernel then kills all that is left) and bubblewrap. Returns how many processes
-    besides the main one were still there (the main one, if alive, is counted out)."""
+    besides the main one there were: those still there now, and `left` (seen when the main one
+    ended, before bubblewrap ended them)."""
     members = (namespace_members(namespace) - {init}) if namespace else set()
     for pid in members:
         _signal(pid, signal.SIGTERM)
@@ -117,7 +118,7 @@ def end_namespace(proc, init: int | None, namespace: int | None, main_ended: boo
     deadline = time.monotonic() + grace  # SIGKILL is delivered asynchronously
     while namespace and namespace_members(namespace) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return max(0, len(members) - (0 if main_ended else 1))
+    return max(0, len(members | set(left)) - (0 if main_ended else 1))
 
 
 def _signal(pid: int, sig: int) -> None:

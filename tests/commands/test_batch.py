@@ -8,6 +8,7 @@ import pytest
 from grader import cli
 from grader.commands import batch
 from grader.errors import CannotGrade
+from tests import helpers
 from tests.helpers import SUBMISSIONS
 
 
@@ -72,4 +73,4 @@ def test_a_hostile_student_graded_first_does_not_touch_the_next_one(tmp_path, gr
     statuses = {t["tags"][0]: t["extra_data"]["grader_status"] for t in after["tests"]}
     assert statuses["adapter_type"] == statuses["run"] == "passed"
     mallory = json.loads((out / "Mallory" / "evidence" / "evidence.json").read_text())
-    assert mallory["run"]["ended_processes"] == 1  # its daemon, ended when its run ended
+    assert mallory["run"]["exit_code"] == 0 and helpers.run_survivors(mallory["run"]["isolation"]) == []  # its daemon ended with it
