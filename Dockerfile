@@ -7,10 +7,10 @@
 # image instead (docs/containers.md).
 FROM python:3.11-slim-bookworm
 
-# git: submissions given as repositories (GitPython runs it). bubblewrap: bwrap, for sandboxing by
-# hand in the image (the grader's own sandbox calls unshare(2) itself and needs the capabilities above).
+# git: submissions given as repositories (GitPython runs it). bubblewrap and libseccomp2: the sandbox
+# every student run starts in (it needs the capabilities above).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git bubblewrap \
+    && apt-get install -y --no-install-recommends git bubblewrap libseccomp2 \
     && rm -rf /var/lib/apt/lists/*
 
 # The tested versions first (a layer that changes only with the lock), as install.sh does.

@@ -17,7 +17,7 @@ from grader import pipeline
 from grader.commands import autograder, batch, batch_command, calibrate, check, progress, rescore, roster, selfcheck, slots, terminal
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
-from grader.errors import CannotGrade
+from grader.errors import CannotGrade, SandboxUnavailable
 from grader.evidence.record import LOGS_DIR
 from grader.intake import submitted
 from grader.intake.handed_in import RESULTS_FOLDER
@@ -53,7 +53,7 @@ def default_out(submission: str) -> Path:
 
 def _options(args, device: str | None) -> pipeline.RunOptions:
     return pipeline.RunOptions(
-        args.ref, args.before, device, args.device_ids, args.python, tuple(args.hide), getattr(args, "student", None)
+        args.ref, args.before, device, args.device_ids, args.python, args.unsafe_no_sandbox, getattr(args, "student", None)
     )
 
 
@@ -104,6 +104,8 @@ def _batch(args) -> int:
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
     if (args.devices or args.jobs) and args.device_ids:
         raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
+    if not args.unsafe_no_sandbox and args.executor == "local":
+        pipeline.require_sandbox()  # once, before anyone is graded: the same for every student
     if args.executor == "ray":  # the cluster's nodes have the devices and the model, not necessarily this machine
         plan = [slots.Slot("ray", args.device or profile.device)]
     else:
@@ -122,7 +124,7 @@ def _batch(args) -> int:
         args.before,
         args.device_ids,
         python,
-        tuple(str(Path(h).absolute()) for h in args.hide),
+        args.unsafe_no_sandbox,
         str(rubric_io.resolve(args.rubric).absolute()),
         _when(args),
     )
@@ -250,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     except CannotGrade as exc:
         print(f"grade: cannot grade: {exc}", file=sys.stderr)
         return 2
+    except SandboxUnavailable as exc:
+        print(f"grade: cannot grade safely: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         return 130

@@ -10,21 +10,20 @@ outputs/   the scored result -> results.json, reports, JUnit, Classroom, CSV, sc
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.checks.judge import judge
 from grader.course import calibration, model_files
 from grader.course.profiles import Profile
+from grader.errors import SandboxUnavailable
 from grader.evidence import collect
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
 from grader.outputs import files
-from grader.run import devices, environment, execute
+from grader.run import devices, environment, execute, jail, private_area
 from grader.scoring import rubric as rubric_io
 from grader.scoring.rubric import Rubric
 from grader.scoring.score import ScoredResult, score
@@ -81,8 +80,19 @@ class RunOptions:
     device: str | None = None  # cpu | gpu | ascend[:ids]; default: the profile's
     device_ids: str | None = None
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
-    hide: tuple[str, ...] = field(default_factory=tuple)  # more grader paths the run must not read
+    unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
     student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
+
+
+def require_sandbox() -> None:
+    """Refuse to grade where no sandbox can be built (the instructor may pass --unsafe-no-sandbox)."""
+    try:
+        jail.check()
+    except jail.Unavailable as exc:
+        raise SandboxUnavailable(
+            f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
+            + "pass --unsafe-no-sandbox to grade anyway"
+        ) from exc
 
 
 def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
@@ -111,8 +121,10 @@ def run_and_measure(
     model_dir = model_files.ensure(profile, mrpc_dir)
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
-    private = Path(tempfile.mkdtemp(prefix="grade-"))
-    try:
+    if not options.unsafe_no_sandbox:
+        require_sandbox()
+    disk = environment.sandbox_for(profile, device, options.unsafe_no_sandbox).disk_bytes
+    with private_area.private_area("grade-", disk) as private:
         ws, src = _intake(str(submission), private, options, progress)
         evidence_dir.mkdir(parents=True, exist_ok=True)  # only once there is a submission to grade
         ev = Evidence(
@@ -125,11 +137,16 @@ def run_and_measure(
             device=device.describe(),
             not_copied=list(ws.not_copied),
         )
-        local = Path(str(submission)).expanduser()
-        hide = [evidence_dir.parent, evidence_dir.parent.parent, *map(Path, options.hide)]
-        hide += [local, local.absolute().parent] if local.exists() else []
         request = execute.RunRequest(
-            profile, model_dir, mrpc_dir, device, python, budget, evidence_dir / LOGS_DIR, evidence_dir / PROBE_DIR, tuple(hide)
+            profile,
+            model_dir,
+            mrpc_dir,
+            device,
+            python,
+            budget,
+            evidence_dir / LOGS_DIR,
+            evidence_dir / PROBE_DIR,
+            options.unsafe_no_sandbox,
         )
         request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
         progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
@@ -138,8 +155,6 @@ def run_and_measure(
         findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
         ev.save(evidence_dir)
         return findings
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
 
 
 def score_and_write(result, out_dir: Path, rubric: Rubric, submitted_at: str | None, time_source: str) -> ScoredResult:

@@ -70,3 +70,23 @@ def readme_commands(heading: str) -> list[str]:
     block = block[: block.index("```")]
     lines = [line.split("  #")[0].strip() for line in block.splitlines()]
     return [line for line in lines if line.startswith("grade ")]
+
+
+def run_survivors(isolation: dict) -> list[int]:
+    """Live processes of a sandboxed run's dedicated uid (the grader runs as root), seen from the
+    host: a run's own pids are those of its PID namespace, which mean nothing out here."""
+    import re
+
+    found = re.search(r"host uid (\d+)", (isolation or {}).get("run_user", ""))
+    if not found:
+        return []
+    alive = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if entry.stat().st_uid == int(found.group(1)) and state != "Z":
+                    alive.append(int(entry.name))
+            except OSError:
+                pass
+    return alive

@@ -48,7 +48,7 @@ def environment(f: Findings, cal: Calibration, profile: Profile) -> dict:
         "versions": versions(),
         "device": ev.device or profile.device,
         "isolation": ev.run.isolation if ev.run else None,
-        "hidden_paths": ev.hidden,
+        "sandbox": (ev.run.isolation or {}).get("sandbox") if ev.run else None,
         "cpu_compatibility": ev.cpu_compatibility,
         "seed": profile.seed,
         "budget_seconds": ev.run.budget_seconds if ev.run else profile.budget_seconds,

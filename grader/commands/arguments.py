@@ -74,7 +74,9 @@ def _run_options(parser: argparse.ArgumentParser, default_note: str) -> None:
         "--before", metavar="TIME", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)"
     )
     parser.add_argument(
-        "--hide", metavar="PATH", action="append", default=[], help="another path the student's run must not read (repeatable)"
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade without the sandbox where bubblewrap cannot run (limits only; every output says so)",
     )
     _rubric_options(parser)
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from grader.commands import ledger
@@ -46,7 +46,7 @@ class Job:
     before: str | None = None
     device_ids: str | None = None
     python: str | None = None
-    hide: list[str] = field(default_factory=list)
+    unsafe_no_sandbox: bool = False
     rubric: str | None = None
     submitted_at: str | None = None
 

@@ -47,7 +47,7 @@ class Settings:
     before: str | None = None
     device_ids: str | None = None
     python: str | None = None
-    hide: tuple[str, ...] = ()
+    unsafe_no_sandbox: bool = False  # every run without the sandbox (the instructor's explicit choice)
     rubric: str | None = None
     submitted_at: str | None = None
 
@@ -85,7 +85,7 @@ class Batch:
             e.before or s.before,
             s.device_ids,
             s.python,
-            [*s.hide, str(self.out)],  # the run never reads the class's results
+            s.unsafe_no_sandbox,
             s.rubric,
             e.submitted_at or s.submitted_at,
         )

@@ -28,18 +28,15 @@ def slot_folder(batch: Batch, slot: Slot) -> Path:
     return batch.work_root / re.sub(r"\W+", "_", slot.name)
 
 
-def run_one(
-    batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None, others: tuple[Path, ...] = ()
-) -> attempt.Outcome:
-    """One attempt of one student on one slot, recorded in the gradebook from start to end.
-    `others`: the other slots' folders, which this run must not read."""
+def run_one(batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None) -> attempt.Outcome:
+    """One attempt of one student on one slot, recorded in the gradebook from start to end. The
+    other slots' folders do not exist for its run: the sandbox shows it only its own."""
     token = uuid.uuid4().hex
     work = slot_folder(batch, slot) / f"{folder}.{token[:8]}"
     number = batch.begin(folder, slot.name, token, str(work))
     student = batch.entry(folder).student
     display.started(student, slot.name)
     job = batch.job(folder)
-    job.hide += [str(path) for path in others]
     try:
         outcome = attempt.grade_one(
             job,
@@ -68,13 +65,12 @@ def run_local(batch: Batch, slots: list[Slot], display: Display) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
     def slot_loop(slot: Slot) -> None:
-        others = tuple(path for name, path in folders.items() if name != slot.name)
         while not stop.is_set():
             try:
                 folder = waiting.get_nowait()
             except queue.Empty:
                 return
-            run_one(batch, folder, slot, display, stop, others)
+            run_one(batch, folder, slot, display, stop)
 
     threads = [threading.Thread(target=slot_loop, args=(slot,), name=f"slot {slot.name}", daemon=True) for slot in slots]
     for thread in threads:

@@ -26,7 +26,7 @@ from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
 from grader.evidence import probe_record, tensors
 from grader.intake import sources, workspace
-from grader.run import devices, environment, execute
+from grader.run import devices, environment, execute, jail
 
 STEPS = 3
 BUDGET = 90.0
@@ -133,6 +133,11 @@ def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None
                 private / "probe-records",
             )
             request.extra_env = {"GRADER_PROBE_INTERVAL": "0"}  # a snapshot before every training step
+            try:
+                jail.check()
+            except jail.Unavailable as exc:  # the student's own code on their own machine: run it, and say so
+                request.unsafe = True
+                unsandboxed = f"run without the sandbox: {exc}"
 
             def watch(elapsed: float, logs: Path, probe: Path) -> bool:
                 shown.running(elapsed, budget, logs)
@@ -157,6 +162,8 @@ def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None
             else f"exited with status {run.exit_code}"
         )
         items.append(Item(INFO, "short run", f"{took:.0f} s on the CPU, {ending}"))
+        if request.unsafe:
+            items.append(Item(INFO, "short run", unsandboxed))
         if failed:
             items.append(Item(PROBLEM, "short run", f"the program failed: {stderr[-1] if stderr else f'exit status {run.exit_code}'}"))
         return items

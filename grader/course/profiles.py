@@ -26,6 +26,8 @@ class SandboxSettings:
     memory_gb: float | None = None
     processes: int | None = None
     file_gb: float | None = None
+    disk_gb: float | None = None  # all the run writes (its private area, /dev/shm)
+    open_files: int | None = None
     output_mb: float | None = None
     isolate_network: bool = True
 

@@ -26,7 +26,7 @@ OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
 def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> tuple[str, str]:
     """Fill `ev` with what the run left (nothing is judged here); returns the run's stdout and
     stderr, read once for the diagnoses and the checks."""
-    ev.run, ev.hidden = outcome.record, outcome.hidden
+    ev.run = outcome.record
     if outcome.record is None:
         return "", ""
     ev.probe_dir = str(outcome.probe_dir) if any(outcome.probe_dir.glob("probe-*.jsonl")) else None

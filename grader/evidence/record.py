@@ -29,7 +29,6 @@ class Evidence:
     device: str | None = None
     notebook: dict | None = None  # the notebook runner's record: cells run, failing or running cell
     diagnoses: list[str] = field(default_factory=list)  # known causes of a failed run, for the student
-    hidden: dict = field(default_factory=dict)  # grader paths masked from the run, and those that could not be
     test_evaluation: dict | None = None  # held-out test split: for the instructor only
     test_evaluation_error: str | None = None
     full_models: list[dict] = field(default_factory=list)  # whole-model weights found instead of an adapter

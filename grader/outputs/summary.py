@@ -16,6 +16,7 @@ from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
 from grader.outputs.files import ERROR_FILE, EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
 from grader.outputs.report import environment
+from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
 
 BINS = 10
@@ -55,7 +56,8 @@ def collect(folders: list[Path]) -> list[Row]:
             continue
         try:
             scored = store.load(folder)
-            rows.append(Row(folder, gradebook.student_name(scored), scored))
+            unsafe = scored.result.environment.get("sandbox") == UNSAFE
+            rows.append(Row(folder, gradebook.student_name(scored), scored, UNSAFE if unsafe else ""))
         except Exception as exc:  # reported in its row, never raised: the rest of the class still renders
             rows.append(Row(folder, folder.name, None, f"{type(exc).__name__}: {exc}"))
     return rows

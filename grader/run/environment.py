@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from grader.course.mindnlp_env import OFFLINE_ENV
 from grader.course.profiles import Profile
@@ -14,16 +14,18 @@ from grader.errors import CannotGrade
 from grader.run import sandbox
 from grader.run.devices import Device
 from grader.run.inject import SITE_DIR
+from grader.run.layout import Layout
 
 PASSTHROUGH = ("PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH", "SSL_CERT_FILE")
 
 
-def student_variables(profile: Profile, model_dir: Path, files: dict[str, Path], output: Path) -> dict[str, str]:
-    """The documented contract between the grader and a submission (see README)."""
+def student_variables(profile: Profile, model_dir: str, files: dict[str, str], output: str) -> dict[str, str]:
+    """The documented contract between the grader and a submission (see README), with the paths
+    as the run sees them."""
     hidden_test = {"GRADER_TEST_FILE": str(files["test"])} if "test" in files else {}
     return hidden_test | {
         "GRADER_MODEL_DIR": str(model_dir),
-        "GRADER_DATA_DIR": str(files["train"].parent),
+        "GRADER_DATA_DIR": str(PurePosixPath(files["train"]).parent),
         "GRADER_TRAIN_FILE": str(files["train"]),
         "GRADER_VALIDATION_FILE": str(files["validation"]),
         "GRADER_OUTPUT_DIR": str(output),
@@ -33,12 +35,17 @@ def student_variables(profile: Profile, model_dir: Path, files: dict[str, Path],
     }
 
 
-def student_env(private: Path, variables: dict[str, str], device: str, seed: int, hooks: tuple[str, ...] = ()) -> dict[str, str]:
+def student_env(
+    private: Path, variables: dict[str, str], device: str, seed: int, hooks: tuple[str, ...] = (), layout: Layout | None = None
+) -> dict[str, str]:
     """Only what the script needs: no grader secrets, a private HOME and TMPDIR, offline hub,
-    and the grader's sitecustomize first on PYTHONPATH with the named hooks to install."""
-    home, tmp = private / "home", private / "tmp"
+    and the grader's sitecustomize first on PYTHONPATH with the named hooks to install. With a
+    layout, the paths are where the run sees them."""
+    home, tmp, site = private / "home", private / "tmp", str(SITE_DIR)
     home.mkdir(parents=True, exist_ok=True)
     tmp.mkdir(parents=True, exist_ok=True)
+    if layout:
+        home, tmp, site = Path(layout.inside("home")), Path(layout.inside("tmp")), layout.inside("inject")
     env = {key: os.environ[key] for key in PASSTHROUGH if key in os.environ}
     env.update(OFFLINE_ENV)
     env.update(
@@ -50,7 +57,7 @@ def student_env(private: Path, variables: dict[str, str], device: str, seed: int
         PYTHONDONTWRITEBYTECODE="1",
         DEVICE_TARGET=device,
         GLOG_v="3",
-        PYTHONPATH=str(SITE_DIR),
+        PYTHONPATH=site,
         GRADER_HOOKS=",".join(hooks),
     )
     env.update(variables)
@@ -66,18 +73,17 @@ def interpreter(chosen: str | None, profile: Profile) -> str:
     return chosen if Path(chosen).is_absolute() else found
 
 
-def sandbox_for(profile: Profile, device: Device, hidden: list[Path], needed: list[Path], model_dir: Path) -> tuple[sandbox.Sandbox, dict]:
+def sandbox_for(profile: Profile, device: Device, unsafe: bool) -> sandbox.Sandbox:
     """The profile's [sandbox] settings; device runtimes reserve address space, so no memory cap on them."""
     cfg, default, gib = profile.sandbox, sandbox.Sandbox(), sandbox.GiB
-    hide, kept = sandbox.safe_to_hide(hidden, needed)
     memory = int(cfg.memory_gb * gib) if cfg.memory_gb is not None else default.memory_bytes
-    box = sandbox.Sandbox(
+    return sandbox.Sandbox(
         memory_bytes=memory if device.kind == "cpu" else None,
         processes=cfg.processes if cfg.processes is not None else default.processes,
         file_bytes=int(cfg.file_gb * gib) if cfg.file_gb is not None else default.file_bytes,
+        disk_bytes=int(cfg.disk_gb * gib) if cfg.disk_gb is not None else default.disk_bytes,
+        open_files=cfg.open_files if cfg.open_files is not None else default.open_files,
         output_bytes=int(cfg.output_mb * 1024**2) if cfg.output_mb is not None else default.output_bytes,
         isolate_network=cfg.isolate_network,
-        hide=tuple(hide),
-        read_only=(str(model_dir.resolve()),),
+        unsafe=unsafe,
     )
-    return box, {"masked": hide, "not_masked": kept}

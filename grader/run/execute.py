@@ -4,6 +4,7 @@ evidence stage's job."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +12,12 @@ from pathlib import Path
 from grader.course import data
 from grader.course.profiles import Profile
 from grader.intake.workspace import Workspace
-from grader.run import devices, environment, notebook, offline, runner
+from grader.run import devices, environment, jail, notebook, offline, private_area, runner
+from grader.run.inject import SITE_DIR
+from grader.run.launch import LAUNCH_DIR, NOTEBOOK_RUNNER
+from grader.run.layout import Layout
 from grader.run.probe_channel import SOCKET_ENV, ProbeChannel
 
-GRADER_DIR = Path(__file__).resolve().parent.parent
 HOOKS = (offline.HOOK, "importorder", "cpu_compat", "probe")
 
 
@@ -30,7 +33,7 @@ class RunRequest:
     budget: float
     logs: Path  # where stdout and stderr are kept (inside the evidence folder)
     probe_records: Path  # where the probe's record is written as it arrives (inside the evidence folder)
-    hide: tuple[Path, ...] = ()  # grader paths the run must not read
+    unsafe: bool = False  # --unsafe-no-sandbox: the limits only, no sandbox
     watch: Callable[[float, Path, Path], bool] | None = None  # (elapsed, logs, probe dir) -> stop now?
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a probe interval for `grade check`
 
@@ -43,36 +46,44 @@ class RunOutcome:
     probe_dir: Path  # the probe's record, as received by the grader
     notebook_dir: Path | None = None
     record: runner.RunRecord | None = None
-    hidden: dict = field(default_factory=dict)
+    layout: Layout | None = None  # maps the paths the run named to the host's
 
 
 def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
-    """Run the workspace's entry (nothing is run without one) under the profile's sandbox."""
+    """Run the workspace's entry (nothing is run without one) in the sandbox, or with the
+    profile's limits only when the request is unsafe. `private` is the grading's private area."""
     profile = request.profile
-    output = private / "output"
-    output.mkdir()
-    outcome = RunOutcome(output, request.probe_records)
+    layout = Layout.for_run(private, ws.root, request.model_dir, SITE_DIR, LAUNCH_DIR, sandboxed=not request.unsafe)
+    outcome = RunOutcome(layout.host["output"], request.probe_records, layout=layout)
     if not ws.entry:
         return outcome
-    files = data.write_student_copy(request.mrpc_dir, private / "data", profile.train_limit)
-    variables = environment.student_variables(profile, request.model_dir, files, output)
-    variables.update(offline.prepare(private, private / "home" / ".cache" / "huggingface", profile.hub_names, request.model_dir, files))
-    variables.update(devices.environment(request.device, private))
-    env = environment.student_env(private, variables, request.device.target, profile.seed, HOOKS)
+    files = data.write_student_copy(request.mrpc_dir, layout.host["data"], profile.train_limit)
+    seen = {split: layout.to_inside(path) for split, path in files.items()}
+    variables = environment.student_variables(profile, layout.inside("model"), seen, layout.inside("output"))
+    hub = layout.host["home"] / ".cache" / "huggingface"
+    variables.update(offline.prepare(layout.host["control"], hub, profile.hub_names, request.model_dir, seen, layout.to_inside))
+    variables.update(devices.environment(request.device, Path(layout.inside("home"))))
+    env = environment.student_env(private, variables, request.device.target, profile.seed, HOOKS, layout)
     env["PYTHONPATH"] = ":".join([env["PYTHONPATH"], *devices.extra_pythonpath(request.device)])
-    channel = ProbeChannel(private / "probe.sock", request.probe_records)
-    env[SOCKET_ENV] = str(channel.path)
+    channel = ProbeChannel(layout.host["control"] / "probe.sock", request.probe_records)
+    env[SOCKET_ENV] = layout.to_inside(channel.path)
     env.update(request.extra_env)
-    python = Path(request.python)
-    needed = [private, request.model_dir, GRADER_DIR, python.absolute().parent.parent, python.resolve().parent.parent]
-    box, outcome.hidden = environment.sandbox_for(profile, request.device, [request.mrpc_dir, *request.hide], needed, request.model_dir)
+    box = environment.sandbox_for(profile, request.device, request.unsafe)
+    python, cell = request.python, None
+    if not request.unsafe:
+        python, readable = jail.interpreter_dirs(request.python)
+        readable += [d for d in jail.runtime_dirs(request.device.kind) if d not in readable]
+        device_root = os.environ.get("GRADER_DEVICE_ROOT", "/dev")
+        shown = jail.device_files(request.device.kind, request.device.ids, device_root)
+        cell = jail.Jail(layout, readable, shown, box.isolate_network, box.disk_bytes or 1024**3, None if os.geteuid() else jail.run_uid())
     command = None
     if ws.entry.suffix == ".ipynb":
-        outcome.notebook_dir = private / "notebook"
-        command = notebook.command(request.python, ws.entry, outcome.notebook_dir)
+        outcome.notebook_dir = layout.host["notebook"]
+        runner_path = f"{layout.inside('launch')}/{NOTEBOOK_RUNNER.name}"
+        command = notebook.command(python, layout.to_inside(ws.entry), layout.inside("notebook"), runner_path)
     watch = (lambda elapsed: request.watch(elapsed, request.logs, outcome.probe_dir)) if request.watch else None
     with channel:  # closed once every process of the run has ended
-        outcome.record = runner.run_script(
-            ws.entry, ws.root, env, request.budget, request.logs, request.python, sandbox=box, command=command, watch=watch
-        )
+        outcome.record = runner.run_script(ws.entry, ws.root, env, request.budget, request.logs, python, box, command, watch, cell)
+    if outcome.record.isolation is not None:
+        outcome.record.isolation["disk"] = private_area.describe(private)
     return outcome

@@ -11,10 +11,10 @@ from grader.run.launch import NOTEBOOK_RUNNER
 RECORD, EXECUTED = "notebook.json", "executed.ipynb"
 
 
-def command(python: str, notebook: Path, folder: Path) -> list[str]:
-    """Run `notebook`, writing its record and executed copy into `folder` (inside the sandbox's reach)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [python, str(NOTEBOOK_RUNNER), str(notebook), str(folder / RECORD), str(folder / EXECUTED)]
+def command(python: str, notebook: str, folder: str, runner: str = str(NOTEBOOK_RUNNER)) -> list[str]:
+    """Run `notebook`, writing its record and executed copy into `folder`; all three paths as the
+    run sees them."""
+    return [python, runner, notebook, f"{folder}/{RECORD}", f"{folder}/{EXECUTED}"]
 
 
 def read(folder: Path) -> dict | None:

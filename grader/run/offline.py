@@ -19,9 +19,10 @@ CONFIG = REFERENCE_DIR / "offline.toml"
 HOOK = "offline"
 
 
-def hub_cache(hub: Path, names: tuple[str, ...], model_dir: Path) -> list[str]:
-    """hub/models--ORG--NAME/{refs/main, snapshots/REV/*} linking to the model's files; with
-    HF_HUB_OFFLINE=1 transformers (and mindnlp.transformers) resolve the name from it."""
+def hub_cache(hub: Path, names: tuple[str, ...], model_dir: Path, seen_at: str | None = None) -> list[str]:
+    """hub/models--ORG--NAME/{refs/main, snapshots/REV/*} linking to the model's files (at
+    `seen_at`, where the run sees the model folder); with HF_HUB_OFFLINE=1 transformers (and
+    mindnlp.transformers) resolve the name from it."""
     revision = hashlib.sha1(str(model_dir).encode()).hexdigest()
     for name in names:
         repo = hub / ("models--" + name.replace("/", "--"))
@@ -31,11 +32,11 @@ def hub_cache(hub: Path, names: tuple[str, ...], model_dir: Path) -> list[str]:
         (repo / "refs" / "main").write_text(revision)
         for item in model_dir.iterdir():
             if item.is_file() and not (snapshot / item.name).exists():
-                (snapshot / item.name).symlink_to(item.resolve())
+                (snapshot / item.name).symlink_to(Path(seen_at) / item.name if seen_at else item.resolve())
     return list(names)
 
 
-def mapping(files: dict[str, Path]) -> dict:
+def mapping(files: dict[str, str]) -> dict:
     """The hook's configuration: each dataset entry gets the local files of its splits."""
     config = tomllib.loads(CONFIG.read_text())
     datasets = []
@@ -46,9 +47,12 @@ def mapping(files: dict[str, Path]) -> dict:
     return {"datasets": datasets, "metrics": metrics}
 
 
-def prepare(private: Path, hf_home: Path, hub_names: tuple[str, ...], model_dir: Path, files: dict[str, Path]) -> dict[str, str]:
-    """Write both; return the variables the student's process needs."""
-    hub_cache(hf_home / "hub", hub_names, model_dir)
-    path = private / "offline-map.json"
+def prepare(
+    folder: Path, hf_home: Path, hub_names: tuple[str, ...], model_dir: Path, files: dict[str, str], seen_at=None
+) -> dict[str, str]:
+    """Write both; return the variables the student's process needs. `files` are where the run
+    sees the data; `seen_at(path)` says where it sees a host path (default: the same)."""
+    hub_cache(hf_home / "hub", hub_names, model_dir, seen_at(model_dir.resolve()))
+    path = folder / "offline-map.json"
     path.write_text(json.dumps(mapping(files), indent=2))
-    return {"GRADER_OFFLINE_MAP": str(path)}
+    return {"GRADER_OFFLINE_MAP": seen_at(path)}

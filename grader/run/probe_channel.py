@@ -4,11 +4,13 @@ Python process of the run connects to, read by the grader as the run goes.
 A file the run can write could be deleted and forged after the fact; what was sent over a
 connection is already on the grader's side, in a folder the run cannot reach. Each connection is
 kept in its own file, probe-PID-N.jsonl, named by the peer's pid as the kernel reports it
-(SO_PEERCRED), so the reader can tell a record that claims another process's pid. Sizes are bounded.
+(SO_PEERCRED, as the process knows itself in the
+sandbox's PID namespace), so the reader can tell a record that claims another process's pid. Sizes are bounded.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import struct
@@ -18,6 +20,18 @@ from pathlib import Path
 SOCKET_ENV = "GRADER_PROBE_SOCKET"
 MAX_BYTES = 512 * 1024**2  # the whole record of one run; RoBERTa-large snapshots are ~40 KB each
 JOIN_SECONDS = 5.0
+
+
+def namespace_pid(pid: int) -> int:
+    """The pid a process has in its own (innermost) PID namespace, as the kernel lists it in
+    /proc/PID/status: what a sandboxed process knows itself by."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return pid
 
 
 class ProbeChannel:
@@ -37,6 +51,7 @@ class ProbeChannel:
         shutil.rmtree(self.dest, ignore_errors=True)  # never mix in an earlier grading's record
         self.dest.mkdir(parents=True)
         self._server.bind(str(self.path))
+        os.chmod(self.path, 0o777)  # the run's own uid connects; the folder it lies in is read-only to it
         self._server.listen(64)
         self._acceptor = threading.Thread(target=self._accept, daemon=True)
         self._acceptor.start()
@@ -76,6 +91,7 @@ class ProbeChannel:
 
     def _read(self, connection: socket.socket) -> None:
         pid, _uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+        pid = namespace_pid(pid)
         with self._lock:
             self.connections += 1
             name = f"probe-{pid}-{self.connections}.jsonl"  # a process that execs connects again under its pid

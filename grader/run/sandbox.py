@@ -1,59 +1,53 @@
-"""What confines a student run: resource limits, no network, hidden grader data, capped logs,
-and the sweep that ends every process the run started when it is over.
+"""The limits of a student run, its captured output, and how its processes are ended.
 
-Confinement is applied by launch/sandbox_exec.py between fork and exec; this module plans it, captures
-the output, and finds the run's processes afterwards by a token in their environment (a process
-that leaves the process group with setsid, or a Jupyter kernel in a session of its own, still
-carries it).
+With the sandbox (jail.py) every process of the run lives in one PID namespace: the run is over
+when that namespace is empty, and ending it is killing its init. Without it (--unsafe-no-sandbox)
+the run's processes are found by their process group or a token in their environment, as a
+best effort: a process that drops the token escapes.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import resource
 import signal
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-from grader.run.launch import SANDBOX_EXEC as EXEC_SCRIPT
 
 TOKEN_VAR = "GRADER_SANDBOX_TOKEN"
 ATTEMPT_VAR = "GRADER_ATTEMPT_TOKEN"  # set by a batch for one student's attempt; every run of it carries it on
 GiB = 1024**3
+UNSAFE = "unsafe: no sandbox"
 
 
 @dataclass(frozen=True)
 class Sandbox:
-    """The confinement for one run. Limits are in bytes or counts; None leaves one unset."""
+    """The limits of one run, in bytes or counts; None leaves one unset."""
 
     memory_bytes: int | None = 16 * GiB  # address space (RLIMIT_AS); device runtimes need it unset
-    processes: int | None = 512  # on top of what this user already runs (RLIMIT_NPROC)
+    processes: int | None = 4096  # processes and threads of the run's user (RLIMIT_NPROC); runtimes start a thread per core
     file_bytes: int | None = 4 * GiB  # largest file the run may write (RLIMIT_FSIZE)
+    disk_bytes: int | None = 8 * GiB  # all the run writes: its private area and /dev/shm are tmpfs of this size
+    open_files: int = 8192  # RLIMIT_NOFILE
     output_bytes: int = 20 * 1024**2  # stdout and stderr are each kept up to this size
     isolate_network: bool = True
-    hide: tuple[str, ...] = field(default_factory=tuple)  # grader data the run must never read
-    read_only: tuple[str, ...] = field(default_factory=tuple)  # what the run reads but must not change (the base model)
+    unsafe: bool = False  # no sandbox: these limits only (--unsafe-no-sandbox)
 
-    def plan(self, record: Path) -> dict:
-        limits = {"as": self.memory_bytes, "fsize": self.file_bytes, "core": 0}
+    def limits(self, dedicated_user: bool) -> dict[str, int]:
+        """The resource limits to set before the run starts. The process count binds a dedicated
+        user exactly; a shared user (the grader's own) gets its current processes on top."""
+        limits = {"as": self.memory_bytes, "fsize": self.file_bytes, "nofile": self.open_files, "core": 0}
         if self.processes is not None:
-            limits["nproc"] = _user_processes() + self.processes
-        return {
-            "limits": limits,
-            "isolate_network": self.isolate_network,
-            "hide": list(self.hide),
-            "read_only": list(self.read_only),
-            "record": str(record),
-        }
+            limits["nproc"] = self.processes if dedicated_user else _user_processes() + self.processes
+        return {name: int(value) for name, value in limits.items() if value is not None}
 
-    def wrap(self, command: list[str], logs: Path) -> tuple[list[str], Path]:
-        """The command that confines itself and then runs `command`; and where it records how."""
-        plan_file, record = logs / "sandbox-plan.json", logs / "sandbox.json"
-        plan_file.write_text(json.dumps(self.plan(record), indent=2))
-        return [sys.executable, str(EXEC_SCRIPT), str(plan_file), "--", *command], record
+
+def set_limits(limits: dict[str, int]) -> None:
+    """Between fork and exec (Popen's preexec_fn): inherited by everything the run starts."""
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (value, value))
 
 
 def _user_processes() -> int:
@@ -65,19 +59,6 @@ def _user_processes() -> int:
             except OSError:
                 pass
     return count
-
-
-def safe_to_hide(paths: list[Path], needed: list[Path]) -> tuple[list[str], list[str]]:
-    """Split paths into those that can be masked and those that cannot (they hold something
-    the run needs, such as the interpreter, the model or its private folder)."""
-    hide, kept = [], []
-    needed = [p.resolve() for p in needed]
-    for path in dict.fromkeys(p.resolve() for p in paths if p and p.exists()):
-        if any(n == path or n.is_relative_to(path) for n in needed):
-            kept.append(str(path))
-        else:
-            hide.append(str(path))
-    return hide, kept
 
 
 class CappedCopy(threading.Thread):
@@ -103,6 +84,51 @@ class CappedCopy(threading.Thread):
         self.pipe.close()
 
 
+def namespace_members(namespace: int) -> set[int]:
+    """Host pids of every live process in a PID namespace (its inode, as bubblewrap reports it)."""
+    link, found = f"pid:[{namespace}]", set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry.name}/ns/pid") == link and _state(entry.name) not in ("Z", "X"):
+                    found.add(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def _state(pid: str) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def end_namespace(proc, init: int | None, namespace: int | None, main_ended: bool, grace: float, left: set[int] = frozenset()) -> int:
+    """SIGTERM every process of the run's namespace but its init, wait up to `grace`, then kill
+    the init (the kernel then kills all that is left) and bubblewrap. Returns how many processes
+    besides the main one there were: those still there now, and `left` (seen when the main one
+    ended, before bubblewrap ended them)."""
+    members = (namespace_members(namespace) - {init}) if namespace else set()
+    for pid in members:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while members and time.monotonic() < deadline and namespace_members(namespace) - {init}:
+        time.sleep(0.05)
+    for pid in (init, proc.pid):
+        if pid:
+            _signal(pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + grace  # SIGKILL is delivered asynchronously
+    while namespace and namespace_members(namespace) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return max(0, len(members | set(left)) - (0 if main_ended else 1))
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _process_table() -> dict[int, tuple[int, bytes]]:
     """pid -> (process group, environment) for every live process we can read."""
     table = {}
@@ -122,24 +148,21 @@ def _process_table() -> dict[int, tuple[int, bytes]]:
 
 
 def members(group: int, token: str) -> set[int]:
-    """Live processes of the run: in its process group, or carrying its token."""
+    """Without the sandbox: live processes in the run's process group or carrying its token."""
     needle = f"{TOKEN_VAR}={token}".encode()
     me = os.getpid()
     return {pid for pid, (pgrp, environ) in _process_table().items() if pid != me and (pgrp == group or needle in environ.split(b"\0"))}
 
 
 def end_all(proc, token: str, grace: float) -> int:
-    """SIGTERM every process of the run, wait up to `grace`, SIGKILL what is left; reap the
-    main process. Returns how many processes other than the main one had to be ended."""
+    """Without the sandbox: SIGTERM every process of the run, wait up to `grace`, SIGKILL what is
+    left; reap the main process. Returns how many processes other than the main one were ended."""
     ended: set[int] = set()
 
     def signal_all(sig: int) -> set[int]:
         alive = members(proc.pid, token)
         for pid in alive:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+            _signal(pid, sig)
         return alive
 
     first = signal_all(signal.SIGTERM)
@@ -152,7 +175,7 @@ def end_all(proc, token: str, grace: float) -> int:
         time.sleep(0.1)
     ended |= signal_all(signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + grace  # SIGKILL is delivered asynchronously
+    deadline = time.monotonic() + grace
     while members(proc.pid, token) and time.monotonic() < deadline:
         time.sleep(0.05)
     ended.discard(proc.pid)

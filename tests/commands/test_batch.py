@@ -6,13 +6,13 @@ import shutil
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from grader import cli
 from grader.commands import roster, slots
 from grader.errors import CannotGrade
+from tests import helpers
 from tests.commands.batch_helpers import (
     attempts,
     batch_command,
@@ -117,11 +117,13 @@ def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
         spans[name] = (float(stdout[stdout.index("began") + 1]), float(stdout[stdout.index("ended") + 1]))
     assert spans["A"][0] < spans["B"][1] and spans["B"][0] < spans["A"][1], spans  # the two runs overlapped
     assert {students(out)[n]["slot"] for n in ("A", "B")} == {"cpu-1", "cpu-2"}
-    for name in ("A", "B"):  # each run was kept from the other slot's private copies, and from the class's results
-        plan = json.loads((out / name / "evidence" / "logs" / "sandbox-plan.json").read_text())
+    for name in ("A", "B"):  # each run's root held its own slot's copy only, and nothing of the class's results
+        isolation = json.loads((out / name / "evidence" / "evidence.json").read_text())["run"]["isolation"]
+        hosts = [seen.split(" <- ")[1].split(" (")[0] for seen in isolation["visible"] if " <- " in seen]
         other = "cpu_2" if students(out)[name]["slot"] == "cpu-1" else "cpu_1"
-        assert any(Path(p).name == other and Path(p).parent.name.startswith("grade-batch-") for p in plan["hide"]), plan["hide"]
-        assert str(out.resolve()) in plan["hide"]
+        assert "allow-listed root" in isolation["sandbox"] and hosts
+        assert not any(f"/{other}/" in host or host.endswith(f"/{other}") for host in hosts), hosts
+        assert not any(host.startswith(str(out.resolve())) for host in hosts), hosts
     book = gradebook(out)
     assert [(n, r["id"], r["status"]) for n, r in book.items()] == [
         ("A", "1", "failed"),
@@ -197,3 +199,22 @@ def test_each_slot_run_sees_only_its_own_device(tmp_path):
         seen[name] = (slot, visible)
     assert all(slot == f"ascend:{visible}" for slot, visible in seen.values()), seen  # its slot's device, and only that one
     assert {visible for _, visible in seen.values()} == {"1", "2"}  # both slots were used, device 0 never
+
+
+@pytest.mark.slow
+def test_a_hostile_student_graded_first_does_not_touch_the_next_one(tmp_path, graded):
+    """The saboteur leaves a daemon that deletes adapters and rewrites results wherever it can
+    reach for a minute; the sandbox ends it with its run, so the good student after it scores as
+    when graded alone."""
+    roster_file = write_roster(
+        tmp_path / "roster.csv", [("Mallory", str(SUBMISSIONS / "hostile" / "saboteur")), ("Ada", str(SUBMISSIONS / "good"))]
+    )
+    out = tmp_path / "class"
+    assert cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out)]) == 1
+    alone = json.loads((graded["good"] / "results.json").read_text())
+    after = json.loads((out / "Ada" / "results.json").read_text())
+    assert after["score"] == alone["score"] > 0
+    statuses = {t["tags"][0]: t["extra_data"]["grader_status"] for t in after["tests"]}
+    assert statuses["adapter_type"] == statuses["run"] == "passed"
+    mallory = json.loads((out / "Mallory" / "evidence" / "evidence.json").read_text())
+    assert mallory["run"]["exit_code"] == 0 and helpers.run_survivors(mallory["run"]["isolation"]) == []  # its daemon ended with it

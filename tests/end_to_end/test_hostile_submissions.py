@@ -3,6 +3,8 @@ command: every one of these earned full marks before the grader tied its verdict
 
 import html
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +49,23 @@ def test_earlier_results_inside_the_submission_are_not_copied_into_the_run(tmp_p
     assert sorted(done.evidence["not_copied"]) == ["grade-results", "my-old-grading"]
     assert done.statuses["adapter_type"] == FAILED and "no adapter saved" in done.messages["adapter_type"]
     assert "grader's own earlier output: not copied into the run" in html.unescape(done.report)
+
+
+def test_a_classmates_adapter_in_another_grading_cannot_be_taken(tmp_path, graded):
+    """Another student's grading keeps a trained adapter in its private folder under /tmp; the
+    run is told exactly where, and finds nothing there: that folder is not in its root."""
+    other = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
+        shutil.copytree(graded["good"] / "evidence" / "adapter", other / "work" / "ia3-mrpc")
+        folder = tmp_path / "repo"
+        shutil.copytree(HOSTILE / "steal-classmate-adapter", folder)
+        (folder / "classmate.txt").write_text(str(other / "work" / "ia3-mrpc"))
+        done = helpers.grade(folder, tmp_path / "out")
+    finally:
+        shutil.rmtree(other)
+    assert done.code == 1
+    assert done.statuses["adapter_type"] == FAILED and "no adapter saved" in done.messages["adapter_type"]
+    assert done.statuses["accuracy"] == NOT_RUN and done.results["score"] < 20
 
 
 @pytest.mark.slow

@@ -1,11 +1,19 @@
-"""The sandbox around a student run: network, hidden data, limits, capped logs, leftovers."""
+"""The limits that hold with and without the sandbox (capped logs, memory, file size), the
+ending of leftovers without it, the sandbox's seccomp filter and path mapping, and the refusal
+to grade where no sandbox can be built. What the sandbox keeps out: test_hostile_runs.py."""
 
-import json
+import errno
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from grader.run import environment, runner, sandbox
+from grader.intake import workspace
+from grader.run import devices, environment, execute, jail, private_area, runner, sandbox, seccomp
+from grader.run.layout import Layout
+from tests import helpers
+from tests.helpers import SUBMISSIONS
 
 from .test_runner import _alive
 
@@ -16,56 +24,6 @@ def run(tmp_path, code, box=None, budget=30):
     script.write_text(code)
     env = environment.student_env(tmp_path / "private", {}, "CPU", 0)
     return runner.run_script(script, script.parent, env, budget, tmp_path / "logs", sandbox=box or sandbox.Sandbox())
-
-
-def test_network_is_cut_but_loopback_works(tmp_path):
-    record = run(
-        tmp_path,
-        (
-            "import socket\n"
-            "try:\n"
-            "    socket.create_connection(('1.1.1.1', 53), timeout=3); print('outside: reached')\n"
-            "except OSError as exc:\n"
-            "    print('outside:', type(exc).__name__, exc.errno)\n"
-            "server = socket.socket(); server.bind(('127.0.0.1', 0)); server.listen()\n"
-            "client = socket.create_connection(server.getsockname(), timeout=3)\n"
-            "print('loopback: ok')\n"
-        ),
-    )
-    out = Path(record.stdout_path).read_text()
-    assert record.exit_code == 0, Path(record.stderr_path).read_text()
-    assert record.isolation["network"].startswith("network namespace"), record.isolation
-    assert "outside: reached" not in out and "outside: OSError 101" in out  # ENETUNREACH: no route at all
-    assert "loopback: ok" in out
-
-
-def test_hidden_grader_data_cannot_be_read(tmp_path):
-    secret_dir = tmp_path / "grader-data"
-    secret_dir.mkdir()
-    (secret_dir / "test.jsonl").write_text('{"label": 1}\n')
-    results = tmp_path / "results.json"
-    results.write_text('{"score": 10}')
-    box = sandbox.Sandbox(hide=(str(secret_dir), str(results)))
-    record = run(
-        tmp_path,
-        (
-            "import os, sys\n"
-            f"for path in [{str(secret_dir / 'test.jsonl')!r}, {str(results)!r}]:\n"
-            "    try:\n"
-            "        print(path, 'READ', repr(open(path).read()))\n"
-            "    except OSError as exc:\n"
-            "        print(path, 'refused', type(exc).__name__)\n"
-            f"print('listing', os.listdir({str(secret_dir)!r}) if os.access({str(secret_dir)!r}, os.R_OK) else 'refused')\n"
-        ),
-        box,
-    )
-    out = Path(record.stdout_path).read_text()
-    assert record.exit_code == 0, Path(record.stderr_path).read_text()
-    assert record.isolation["hidden"].startswith("mount namespace"), record.isolation
-    assert 'READ \'{"label"' not in out and '\'{"score"' not in out
-    assert f"{secret_dir / 'test.jsonl'} refused" in out
-    assert "listing refused" in out or "listing []" in out
-    assert (secret_dir / "test.jsonl").read_text() == '{"label": 1}\n'  # untouched outside
 
 
 def test_background_process_that_outlives_its_parent_is_ended(tmp_path):
@@ -119,51 +77,81 @@ def test_memory_and_file_size_limits_bind(tmp_path):
     )
     out = Path(record.stdout_path).read_text()
     assert "memory refused" in out and "file refused 27" in out, out  # EFBIG
-    assert record.isolation["limits"]["as"] == 2 * sandbox.GiB
-    plan = json.loads((tmp_path / "logs" / "sandbox-plan.json").read_text())
-    assert plan["limits"]["fsize"] == 1_000_000
+    assert record.isolation["limits"]["as"] == 2 * sandbox.GiB and record.isolation["limits"]["fsize"] == 1_000_000
+    assert record.isolation["sandbox"] == sandbox.UNSAFE
 
 
-def test_paths_that_hold_what_the_run_needs_are_never_masked(tmp_path):
-    needed = tmp_path / "a" / "private"
-    needed.mkdir(parents=True)
-    other = tmp_path / "b"
-    other.mkdir()
-    hide, kept = sandbox.safe_to_hide([tmp_path / "a", other, tmp_path / "missing"], [needed])
-    assert hide == [str(other.resolve())] and kept == [str((tmp_path / "a").resolve())]
-    assert os.path.isdir(needed)
-
-
-def test_the_base_model_is_read_only_and_the_masks_cannot_be_undone(tmp_path):
-    """Even as root inside the sandbox: the model folder cannot be written and a mask cannot be
-    unmounted to reach the hidden data (the capabilities to do so are dropped)."""
-    model, secret = tmp_path / "model", tmp_path / "hidden"
-    model.mkdir()
-    secret.mkdir()
-    (model / "config.json").write_text("{}")
-    (secret / "labels.jsonl").write_text("secret\n")
-    box = sandbox.Sandbox(hide=(str(secret),), read_only=(str(model),))
-    record = run(
-        tmp_path,
-        (
-            "import ctypes, ctypes.util, os\n"
-            "libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)\n"
-            f"print('model readable', open({str(model / 'config.json')!r}).read())\n"
-            "try:\n"
-            f"    open({str(model / 'config.json')!r}, 'w').write('tampered'); print('model WRITTEN')\n"
-            "except OSError as exc:\n"
-            "    print('model write refused', exc.errno)\n"
-            f"print('umount', libc.umount2({str(secret)!r}.encode(), 2), os.strerror(ctypes.get_errno()))\n"
-            "try:\n"
-            f"    print('secret', open({str(secret / 'labels.jsonl')!r}).read())\n"
-            "except OSError as exc:\n"
-            "    print('secret refused', exc.errno)\n"
-        ),
-        box,
+def test_the_filter_refuses_what_it_lists_and_allows_the_rest(tmp_path):
+    """The compiled filter, loaded into a child process by bubblewrap, refuses open_by_handle_at
+    and new user namespaces but lets threads and processes start (clone without CLONE_NEW*)."""
+    fd, refused = seccomp.compile_filter()
+    assert "open_by_handle_at" in refused and "ptrace" in refused and "clone with CLONE_NEW* flags" in refused
+    code = (
+        "import ctypes, os, threading\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('handle', libc.open_by_handle_at(0, None, 0), ctypes.get_errno())\n"
+        "print('unshare', libc.unshare(0x10000000), ctypes.get_errno())\n"
+        "t = threading.Thread(target=print, args=('thread ok',)); t.start(); t.join()\n"
+        "pid = os.fork()\n"
+        "os._exit(0) if pid == 0 else print('fork ok', os.waitpid(pid, 0)[1])\n"
     )
-    out = Path(record.stdout_path).read_text()
+    done = subprocess.run(
+        ["bwrap", "--ro-bind", "/", "/", "--seccomp", str(fd), sys.executable, "-c", code], pass_fds=(fd,), capture_output=True, text=True
+    )
+    os.close(fd)
+    assert done.returncode == 0, done.stderr
+    assert f"handle -1 {errno.EPERM}" in done.stdout and f"unshare -1 {errno.EPERM}" in done.stdout
+    assert "thread ok" in done.stdout and "fork ok 0" in done.stdout
+
+
+def test_paths_named_inside_map_to_the_host_and_nothing_else_does(tmp_path):
+    model = tmp_path / "cache" / "tiny"
+    model.mkdir(parents=True)
+    link = tmp_path / "model-link"
+    link.symlink_to(model)
+    layout = Layout.for_run(tmp_path / "private", tmp_path / "private" / "work", link, tmp_path / "inject", tmp_path / "launch", True)
+    assert layout.host["model"] == model  # bound from where it lies: renaming the link changes nothing
+    assert layout.to_inside(tmp_path / "private" / "work" / "train.py") == "/home/ma-user/work/train.py"
+    assert layout.to_host("/home/ma-user/work/out/adapter") == tmp_path / "private" / "work" / "out" / "adapter"
+    assert layout.to_host("/home/ma-user/.cache/x") == tmp_path / "private" / "home" / ".cache" / "x"
+    assert layout.to_host("/etc/passwd") is None and layout.to_host("/opt/grader/model/config.json") == model / "config.json"
+    unsafe = Layout.for_run(tmp_path / "p2", tmp_path / "p2" / "work", model, tmp_path / "inject", tmp_path / "launch", False)
+    assert unsafe.inside("home") == str(tmp_path / "p2" / "home") and unsafe.to_host("/x/y") == Path("/x/y")
+
+
+def test_without_bubblewrap_grading_is_refused_unless_allowed(tmp_path, monkeypatch):
+    """No bwrap on PATH: exit 3, results.json says not graded and how to install it; with
+    --unsafe-no-sandbox the grading goes on and says it ran unsafe."""
+    monkeypatch.setattr(jail, "BWRAP", "bwrap-not-installed")
+    jail.check.cache_clear()
+    try:
+        refused = helpers.grade(SUBMISSIONS / "crash", tmp_path / "out")
+        assert refused.code == 3
+        assert refused.results["extra_data"]["gradable"] is False and "apt-get install bubblewrap" in refused.results["extra_data"]["error"]
+        unsafe = helpers.grade(SUBMISSIONS / "crash", tmp_path / "unsafe", "--unsafe-no-sandbox")
+        assert unsafe.code == 1 and unsafe.evidence["run"]["isolation"]["sandbox"] == sandbox.UNSAFE
+        assert unsafe.results["extra_data"]["environment"]["sandbox"] == sandbox.UNSAFE
+        assert sandbox.UNSAFE in unsafe.report
+    finally:
+        jail.check.cache_clear()
+
+
+def test_a_submission_folder_closed_to_others_runs_as_the_runs_own_user(tmp_path, tiny_profile, mrpc_dir):
+    """A folder copied with mode 0700 still opens: bubblewrap enters the working folder before it
+    drops to the run's uid, and the run writes there as that uid."""
+    folder = tmp_path / "closed"
+    folder.mkdir(mode=0o700)
+    (folder / "train.py").write_text("import os\nopen('made-here.txt', 'w').write(str(os.getuid()))\nprint(os.getcwd())\n")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    request = execute.RunRequest(
+        tiny_profile, model, mrpc_dir, devices.Device("cpu"), sys.executable, 30, tmp_path / "logs", tmp_path / "probe"
+    )
+    with private_area.private_area("grade-", 256 * 1024**2) as private:
+        ws = workspace.prepare(folder, private / "work")
+        record = execute.run(ws, request, private).record
+        made = (ws.root / "made-here.txt").read_text()
     assert record.exit_code == 0, Path(record.stderr_path).read_text()
-    assert "model readable {}" in out and "model WRITTEN" not in out and "model write refused 30" in out  # EROFS
-    assert "umount -1" in out and "secret refused" in out and "secret secret" not in out
-    assert (model / "config.json").read_text() == "{}"
-    assert "CAP_SYS_ADMIN" in record.isolation["capabilities_dropped"] and record.isolation["read_only"] == [str(model)]
+    assert Path(record.stdout_path).read_text() == "/home/ma-user/work\n"
+    assert f"host uid {made}," in record.isolation["run_user"] and int(made) != os.getuid()

@@ -4,5 +4,4 @@ in this folder alone so that its folder, first on sys.path, shadows nothing."""
 from pathlib import Path
 
 LAUNCH_DIR = Path(__file__).resolve().parent
-SANDBOX_EXEC = LAUNCH_DIR / "sandbox_exec.py"
 NOTEBOOK_RUNNER = LAUNCH_DIR / "notebook_runner.py"
