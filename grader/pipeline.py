@@ -20,6 +20,7 @@ from grader.checks.judge import judge
 from grader.course import calibration, model_files
 from grader.course.profiles import Profile
 from grader.evidence import collect
+from grader.evidence.evaluator import Evaluator
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
@@ -74,14 +75,18 @@ def run_and_measure(
     budget: float,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Findings:
-    """Run the submission on a private copy and collect the facts; judges nothing."""
+    """Run the submission on a private copy and collect the facts; judges nothing. With no
+    `evaluator` given (a batch gives one per slot), one is started before the student's run, so
+    its loading overlaps the training, and closed at the end."""
     evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
     options, progress = options or RunOptions(), progress or Progress()
     progress.phase("model", f"{profile.name} base model")
     model_dir = model_files.ensure(profile, mrpc_dir)
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
+    own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
     private = Path(tempfile.mkdtemp(prefix="grade-"))
     try:
         ws, src = _intake(str(submission), private, options, progress)
@@ -106,10 +111,12 @@ def run_and_measure(
         progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
         logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
         progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
-        findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
+        findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs, evaluator or own_evaluator)
         ev.save(evidence_dir)
         return findings
     finally:
+        if own_evaluator is not None:
+            own_evaluator.close()
         shutil.rmtree(private, ignore_errors=True)
 
 
@@ -130,13 +137,14 @@ def grade(
     submitted_at: str | None = None,
     student: str = "",
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> ScoredResult:
     rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     cal = calibration.load_for(profile.name)
     started = time.monotonic()
     progress = progress or Progress()
     evidence = out_dir / files.EVIDENCE_DIR
-    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, progress)
+    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, progress, evaluator)
     progress.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
     result.student = student

@@ -1,0 +1,90 @@
+"""The long-lived evaluator's process: the student-independent work once (MindNLP import, base
+model, tokenised validation and test data), then one adapter after another on request.
+
+    python -m grader.evidence.evaluator_server SOCKET_PATH   (its settings and token on stdin)
+
+It listens on a Unix socket before loading, so a request made while it loads waits for it. It
+answers only requests carrying the token it was given on stdin (never in its environment or on
+disk, where a student's process could read it), loads only safetensors adapters (never a
+pickle), and exits when its stdin closes, so it cannot outlive the grader that started it.
+Each request is one JSON line: {"token", "adapter_dir", "splits", "logits"}; each answer is one
+JSON line: {"ok": true, "measured", "unavailable", "pid", "reloads"[, "logits"]} or
+{"ok": false, "error"}. A failure while evaluating one adapter is that adapter's answer; the
+base is restored and the next request is served as if it were the first.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from grader.evidence import evaluation
+from grader.evidence.adapter import CONFIG, WEIGHTS
+from grader.evidence.loaded_base import LoadedBase
+
+
+def _exit_when_stdin_closes() -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
+def answer(base: LoadedBase, unavailable: dict[str, str], request: dict) -> dict:
+    folder = Path(str(request.get("adapter_dir", "")))
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
+        return {"ok": False, "error": f"FileNotFoundError: the evaluator loads only {CONFIG} + {WEIGHTS}, not found in {folder}"}
+    names = [name for name in request.get("splits", list(base.splits)) if name in base.splits]
+    try:
+        found = base.evaluate(folder, names)
+    except Exception as exc:  # the student's adapter: reported for that student, the evaluator goes on
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "reloads": base.reloads}
+    reply = {
+        "ok": True,
+        "measured": {name: evaluation.score(base.splits[name], found[name].argmax(-1)) for name in names},
+        "unavailable": {name: why for name, why in unavailable.items() if name in request.get("splits", [name])},
+        "pid": os.getpid(),
+        "reloads": base.reloads,
+    }
+    if request.get("logits"):
+        reply["logits"] = {name: found[name].tolist() for name in names}
+    return reply
+
+
+def serve(connection: socket.socket, base: LoadedBase, unavailable: dict[str, str], token: str) -> None:
+    with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
+        for line in reader:
+            request = json.loads(line)
+            if not hmac.compare_digest(str(request.get("token", "")), token):
+                writer.write(b'{"ok": false, "error": "refused: wrong token"}\n')
+                writer.flush()
+                return
+            writer.write(json.dumps(answer(base, unavailable, request)).encode() + b"\n")
+            writer.flush()
+
+
+def main(socket_path: str) -> None:
+    settings = json.loads(sys.stdin.readline())
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    os.chmod(socket_path, 0o600)
+    listener.listen(8)
+    threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
+    base = LoadedBase(Path(settings["model_dir"]), settings["seed"], splits, settings["max_length"])
+    unavailable = {"test": test_error} if test_error else {}
+    print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}", file=sys.stderr, flush=True)
+    while True:
+        connection, _ = listener.accept()
+        try:
+            serve(connection, base, unavailable, settings["token"])
+        except (OSError, ValueError) as exc:  # a client that went away or sent garbage
+            print(f"connection dropped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
