@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import queue
 import socket
 import sys
 import threading
@@ -55,16 +56,29 @@ def answer(base: LoadedBase, unavailable: dict[str, str], request: dict) -> dict
     return reply
 
 
-def serve(connection: socket.socket, base: LoadedBase, unavailable: dict[str, str], token: str) -> None:
-    with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
-        for line in reader:
-            request = json.loads(line)
-            if not hmac.compare_digest(str(request.get("token", "")), token):
-                writer.write(b'{"ok": false, "error": "refused: wrong token"}\n')
+def serve(connection: socket.socket, token: str, work: queue.Queue) -> None:
+    """One client's requests, in order. The evaluations themselves run on the main thread, one
+    at a time (MindSpore's state is the main thread's), whichever client asked."""
+    try:
+        with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
+            for line in reader:
+                request = json.loads(line)
+                if not hmac.compare_digest(str(request.get("token", "")), token):
+                    writer.write(b'{"ok": false, "error": "refused: wrong token"}\n')
+                    writer.flush()
+                    return
+                replied: queue.Queue = queue.Queue(maxsize=1)
+                work.put((request, replied))
+                writer.write(json.dumps(replied.get()).encode() + b"\n")
                 writer.flush()
-                return
-            writer.write(json.dumps(answer(base, unavailable, request)).encode() + b"\n")
-            writer.flush()
+    except (OSError, ValueError) as exc:  # a client that went away or sent garbage
+        print(f"connection dropped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def accept(listener: socket.socket, token: str, work: queue.Queue) -> None:
+    while True:
+        connection, _ = listener.accept()
+        threading.Thread(target=serve, args=(connection, token, work), daemon=True).start()
 
 
 def main(socket_path: str) -> None:
@@ -74,16 +88,18 @@ def main(socket_path: str) -> None:
     os.chmod(socket_path, 0o600)
     listener.listen(8)
     threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    work: queue.Queue = queue.Queue()
+    threading.Thread(target=accept, args=(listener, settings["token"], work), daemon=True).start()
     splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
     base = LoadedBase(Path(settings["model_dir"]), settings["seed"], splits, settings["max_length"])
     unavailable = {"test": test_error} if test_error else {}
     print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}", file=sys.stderr, flush=True)
     while True:
-        connection, _ = listener.accept()
+        request, replied = work.get()
         try:
-            serve(connection, base, unavailable, settings["token"])
-        except (OSError, ValueError) as exc:  # a client that went away or sent garbage
-            print(f"connection dropped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            replied.put(answer(base, unavailable, request))
+        except Exception as exc:  # a malformed request
+            replied.put({"ok": False, "error": f"refused: {type(exc).__name__}: {exc}"})
 
 
 if __name__ == "__main__":
