@@ -133,7 +133,12 @@ class Evaluator:
         return connection
 
     def _give_up(self, why: str) -> None:
-        exited = self._process.poll() if self._process else None
+        exited = None
+        if self._process is not None:
+            try:  # a connection reset comes before the exit can be read
+                exited = self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         tail = self.log_tail()
         self.gone = f"{why}" + (f"; exited with status {exited}" if exited is not None else "") + (f"; last line: {tail}" if tail else "")
         self.close()
