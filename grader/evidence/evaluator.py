@@ -31,6 +31,7 @@ from grader.course.profiles import Profile
 from grader.run import devices
 
 SOCKET_NAME, LOG_NAME = "evaluator.sock", "evaluator.log"
+TOKEN_ENV = "GRADER_EVALUATOR_TOKEN"  # how a worker given `--evaluator SOCKET` learns the token
 
 
 class EvaluatorGone(RuntimeError):
@@ -52,7 +53,7 @@ class Answer:
 
 class Evaluator:
     def __init__(self, address: Path, token: str, process: subprocess.Popen | None = None, folder: Path | None = None):
-        self.address, self._token, self._process, self._folder = Path(address), token, process, folder
+        self.address, self.token, self._process, self._folder = Path(address), token, process, folder
         self._connection: socket.socket | None = None
         self._reader = None
         self.gone: str | None = None  # why it can no longer answer
@@ -84,9 +85,10 @@ class Evaluator:
         return cls(folder / SOCKET_NAME, token, process, folder)
 
     @classmethod
-    def connect(cls, address: Path, token: str) -> Evaluator:
-        """A handle on an evaluator started elsewhere (a worker process of a batch)."""
-        return cls(Path(address), token)
+    def connect(cls, address: Path, token: str | None = None) -> Evaluator:
+        """A handle on an evaluator started elsewhere (a worker process of a batch): its socket,
+        and its token (default: ${TOKEN_ENV})."""
+        return cls(Path(address), token if token is not None else os.environ.get(TOKEN_ENV, ""))
 
     @property
     def pid(self) -> int | None:
@@ -98,7 +100,7 @@ class Evaluator:
         """Metrics of one adapter on the splits the evaluator holds (waits for its load the first time)."""
         if self.gone:
             raise EvaluatorGone(self.gone)
-        request = {"token": self._token, "adapter_dir": str(Path(adapter_dir).absolute()), "splits": list(splits), "logits": logits}
+        request = {"token": self.token, "adapter_dir": str(Path(adapter_dir).absolute()), "splits": list(splits), "logits": logits}
         try:
             connection = self._connect(timeout)
             connection.settimeout(timeout)
@@ -109,6 +111,8 @@ class Evaluator:
         if not line:
             self._give_up("it closed the connection without an answer")
         reply = json.loads(line)
+        if not reply["ok"] and reply["error"].startswith("refused:"):  # the grader's fault, not the adapter's
+            self._give_up(f"it {reply['error']}")
         if not reply["ok"]:
             raise AdapterFailed(reply["error"])
         return Answer(reply["measured"], reply.get("unavailable", {}), reply.get("pid", 0), reply.get("reloads", 0), reply.get("logits"))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from grader.evidence import adapter, collect, evaluation
-from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
+from grader.evidence.evaluator import TOKEN_ENV, AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.record import Evidence
 from grader.run import devices
 
@@ -74,7 +74,7 @@ def adapters(tiny_model_dir, tmp_path_factory):
     return made
 
 
-def test_adapters_through_one_evaluator_give_what_each_gives_alone(small_profile, tiny_model_dir, mrpc_dir, adapters):
+def test_adapters_through_one_evaluator_give_what_each_gives_alone(small_profile, tiny_model_dir, mrpc_dir, adapters, monkeypatch):
     """Heads changed by one student (modules_to_save) and adapters that fail half-way must leave
     nothing behind: every good adapter's logits equal, bit for bit, a fresh load of base + adapter."""
     splits, _ = evaluation.splits_for(mrpc_dir, small_profile.test_limit)
@@ -89,8 +89,11 @@ def test_adapters_through_one_evaluator_give_what_each_gives_alone(small_profile
                 assert answer.reloads == 0  # restoring the tree was enough: no tensor of the base ever changed
             except AdapterFailed as exc:
                 failures[name] = str(exc)
-        with pytest.raises(AdapterFailed, match="wrong token"):
+        with pytest.raises(EvaluatorGone, match="refused: wrong token"):
             Evaluator.connect(evaluator.address, "not the token").evaluate(adapters["trained-like"], splits=("test",), timeout=60)
+        monkeypatch.setenv(TOKEN_ENV, evaluator.token)  # a batch worker given `--evaluator SOCKET`
+        with Evaluator.connect(evaluator.address) as worker:
+            assert worker.evaluate(adapters["other head"], splits=("test",)).measured["test"]["examples"] == TEST_PAIRS
         assert evaluator.evaluate(adapters["other head"], splits=("test",)).measured["test"]["examples"] == TEST_PAIRS
     assert set(failures) == {"wrong shapes", "corrupt file"}, failures
     assert "size mismatch" in failures["wrong shapes"].lower() or "shape" in failures["wrong shapes"].lower()
