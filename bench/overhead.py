@@ -38,7 +38,8 @@ def bare_run(profile, mrpc: Path, work: Path) -> float:
 
 def graded_run(out: Path) -> float:
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "grader.cli", str(GOOD), "--profile", "tiny", "--out", str(out)], check=True, capture_output=True)
+    command = [sys.executable, "-m", "grader.cli", str(GOOD), "--profile", "tiny", "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)  # this checkout's grader
     return time.monotonic() - start
 
 

@@ -3,6 +3,8 @@ model, tokenised validation and test data), then one adapter after another on re
 
     python -m grader.evidence.evaluator_server SOCKET_PATH   (its settings and token on stdin)
 
+SOCKET_PATH lies in a private folder of its own (Evaluator.start makes it), removed when it exits.
+
 It listens on a Unix socket before loading, so a request made while it loads waits for it. It
 answers only requests carrying the token it was given on stdin (never in its environment or on
 disk, where a student's process could read it), loads only safetensors adapters (never a
@@ -19,6 +21,7 @@ import hmac
 import json
 import os
 import queue
+import shutil
 import socket
 import sys
 import threading
@@ -29,9 +32,11 @@ from grader.evidence.adapter import CONFIG, WEIGHTS
 from grader.evidence.loaded_base import LoadedBase
 
 
-def _exit_when_stdin_closes() -> None:
+def _exit_when_stdin_closes(folder: Path) -> None:
+    """The grader closed stdin, or died: leave nothing behind (its socket, log and device scratch)."""
     while sys.stdin.buffer.read(4096):
         pass
+    shutil.rmtree(folder, ignore_errors=True)
     os._exit(0)
 
 
@@ -87,7 +92,7 @@ def main(socket_path: str) -> None:
     listener.bind(socket_path)
     os.chmod(socket_path, 0o600)
     listener.listen(8)
-    threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    threading.Thread(target=_exit_when_stdin_closes, args=(Path(socket_path).parent,), daemon=True).start()
     work: queue.Queue = queue.Queue()
     threading.Thread(target=accept, args=(listener, settings["token"], work), daemon=True).start()
     splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
