@@ -80,6 +80,7 @@ def adapters(tiny_model_dir, tmp_path_factory):
     return made
 
 
+@pytest.mark.slow
 def test_adapters_through_one_evaluator_give_what_each_gives_alone(small_profile, tiny_model_dir, mrpc_dir, adapters, monkeypatch):
     """Heads changed by one student (modules_to_save) and adapters that fail half-way must leave
     nothing behind: every good adapter's logits equal, bit for bit, a fresh load of base + adapter."""
