@@ -95,6 +95,9 @@ def main(socket_path: str) -> None:
     threading.Thread(target=_exit_when_stdin_closes, args=(Path(socket_path).parent,), daemon=True).start()
     work: queue.Queue = queue.Queue()
     threading.Thread(target=accept, args=(listener, settings["token"], work), daemon=True).start()
+    # It loads beside a student's timed run (and a batch's other slots train beside it): on a
+    # shared CPU it yields to the training. Set before MindSpore starts its threads, which inherit it.
+    os.nice(10)
     splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
     base = LoadedBase(Path(settings["model_dir"]), settings["seed"], splits, settings["max_length"])
     unavailable = {"test": test_error} if test_error else {}
