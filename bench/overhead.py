@@ -1,5 +1,6 @@
 """Grader overhead: `grade submissions/good --profile tiny` against the same script run bare
-with the same environment, side by side in one run. Prints both wall times and their ratio.
+with the same environment, side by side in one run. Prints both wall times and their ratio, per
+run and overall (the paired ratios are the steadier figure on a machine whose load drifts).
 
     GRADER_MRPC_DIR=../shared/data/mrpc .venv/bin/python bench/overhead.py [--repeat N]
 """
@@ -38,7 +39,8 @@ def bare_run(profile, mrpc: Path, work: Path) -> float:
 
 def graded_run(out: Path) -> float:
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "grader.cli", str(GOOD), "--profile", "tiny", "--out", str(out)], check=True, capture_output=True)
+    command = [sys.executable, "-m", "grader.cli", str(GOOD), "--profile", "tiny", "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)  # this checkout's grader
     return time.monotonic() - start
 
 
@@ -54,9 +56,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             bare.append(bare_run(profile, mrpc, Path(work)))
             graded.append(graded_run(Path(work) / "graded"))
-        print(f"run {i + 1}: bare {bare[-1]:.1f} s, graded {graded[-1]:.1f} s", flush=True)
+        print(f"run {i + 1}: bare {bare[-1]:.1f} s, graded {graded[-1]:.1f} s, ratio {graded[-1] / bare[-1]:.2f}x", flush=True)
     b, g = statistics.median(bare), statistics.median(graded)
+    paired = statistics.median(gr / br for gr, br in zip(graded, bare, strict=True))
     print(f"median bare {b:.1f} s, median graded {g:.1f} s, overhead ratio {g / b:.2f}x (+{g - b:.1f} s)")
+    print(f"median of the paired ratios (each graded run against the bare run beside it): {paired:.2f}x")
 
 
 if __name__ == "__main__":

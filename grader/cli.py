@@ -18,6 +18,7 @@ from grader.commands import autograder, batch, batch_command, calibrate, check, 
 from grader.commands.arguments import Parser, build_parser
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade, SandboxUnavailable
+from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import LOGS_DIR
 from grader.intake import submitted
 from grader.intake.handed_in import RESULTS_FOLDER
@@ -73,10 +74,11 @@ def _grade(args) -> int:
         terminal.banner(out_console, "self-check", choice.banner)
     log = progress.scratch_log()
     shown = progress.for_terminal(out_console, f"grading {args.submission} on {profile.name}")
+    evaluator = Evaluator.connect(Path(args.evaluator)) if getattr(args, "evaluator", None) else None
     try:
         with progress.library_output_to(log):
             scored = pipeline.grade(
-                args.submission, profile, mrpc, out, args.budget, _options(args, choice.device), rubric, when, "", shown
+                args.submission, profile, mrpc, out, args.budget, _options(args, choice.device), rubric, when, "", shown, evaluator
             )
     except CannotGrade:
         raise
@@ -85,6 +87,8 @@ def _grade(args) -> int:
         raise
     finally:
         shown.finished()
+        if evaluator is not None:
+            evaluator.close()
         _keep_log(log, out / files.EVIDENCE_DIR / LOGS_DIR)
     terminal.result(out_console, scored, f"{out / files.REPORT}", args.instructor)
     return 0 if scored.passed else 1

@@ -19,6 +19,7 @@ from grader.course import calibration, model_files
 from grader.course.profiles import Profile
 from grader.errors import SandboxUnavailable
 from grader.evidence import collect
+from grader.evidence.evaluator import Evaluator
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
@@ -113,8 +114,11 @@ def run_and_measure(
     budget: float,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Findings:
-    """Run the submission on a private copy and collect the facts; judges nothing."""
+    """Run the submission on a private copy and collect the facts; judges nothing. With no
+    `evaluator` given (a batch gives one per slot), one is started before the student's run, so
+    its loading overlaps the training, and closed at the end."""
     evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
     options, progress = options or RunOptions(), progress or Progress()
     progress.phase("model", f"{profile.name} base model")
@@ -124,37 +128,42 @@ def run_and_measure(
     if not options.unsafe_no_sandbox:
         require_sandbox()
     disk = environment.sandbox_for(profile, device, options.unsafe_no_sandbox).disk_bytes
-    with private_area.private_area("grade-", disk) as private:
-        ws, src = _intake(str(submission), private, options, progress)
-        evidence_dir.mkdir(parents=True, exist_ok=True)  # only once there is a submission to grade
-        ev = Evidence(
-            str(submission),
-            ws.entry.name if ws.entry else None,
-            ws.entry_problem,
-            None,
-            collect.OUTPUT_LABEL,
-            source=src.to_dict() if src else None,
-            device=device.describe(),
-            not_copied=list(ws.not_copied),
-        )
-        request = execute.RunRequest(
-            profile,
-            model_dir,
-            mrpc_dir,
-            device,
-            python,
-            budget,
-            evidence_dir / LOGS_DIR,
-            evidence_dir / PROBE_DIR,
-            options.unsafe_no_sandbox,
-        )
-        request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
-        progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
-        logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
-        progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
-        findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs)
-        ev.save(evidence_dir)
-        return findings
+    own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
+    try:
+        with private_area.private_area("grade-", disk) as private:
+            ws, src = _intake(str(submission), private, options, progress)
+            evidence_dir.mkdir(parents=True, exist_ok=True)  # only once there is a submission to grade
+            ev = Evidence(
+                str(submission),
+                ws.entry.name if ws.entry else None,
+                ws.entry_problem,
+                None,
+                collect.OUTPUT_LABEL,
+                source=src.to_dict() if src else None,
+                device=device.describe(),
+                not_copied=list(ws.not_copied),
+            )
+            request = execute.RunRequest(
+                profile,
+                model_dir,
+                mrpc_dir,
+                device,
+                python,
+                budget,
+                evidence_dir / LOGS_DIR,
+                evidence_dir / PROBE_DIR,
+                options.unsafe_no_sandbox,
+            )
+            request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
+            progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
+            logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
+            progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
+            findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs, evaluator or own_evaluator)
+            ev.save(evidence_dir)
+            return findings
+    finally:
+        if own_evaluator is not None:
+            own_evaluator.close()
 
 
 def score_and_write(result, out_dir: Path, rubric: Rubric, submitted_at: str | None, time_source: str) -> ScoredResult:
@@ -174,13 +183,14 @@ def grade(
     submitted_at: str | None = None,
     student: str = "",
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> ScoredResult:
     rubric = rubric or rubric_io.load()  # a broken rubric stops before any training
     cal = calibration.load_for(profile.name)
     started = time.monotonic()
     clock = PhaseClock(progress or Progress())
     evidence = out_dir / files.EVIDENCE_DIR
-    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, clock)
+    findings = run_and_measure(submission, profile, mrpc_dir, evidence, budget or profile.budget_seconds, options, clock, evaluator)
     clock.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
     result.student = student or (options.student if options else None) or ""

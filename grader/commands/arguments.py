@@ -116,6 +116,7 @@ def build_parser() -> Parser:
     _run_options(run, "default: roberta-large, or tiny as a self-check when its model is absent")
     run.add_argument("--instructor", action="store_true", help="print every criterion, withheld ones included (students never see them)")
     run.add_argument("--student", metavar="NAME", help="the student's name, shown in their report and the gradebook (batch: the roster's)")
+    run.add_argument("--evaluator", metavar="SOCKET", help=argparse.SUPPRESS)  # a batch worker: the slot's evaluator, token in the env
 
     chk = command(
         "check",

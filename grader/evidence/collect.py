@@ -8,11 +8,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.course import data
 from grader.course.profiles import Profile
-from grader.errors import CannotGrade
 from grader.evidence import adapter as adapter_io
 from grader.evidence import diagnose, evaluation
+from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
 from grader.intake.handed_in import digest
@@ -77,39 +76,49 @@ def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path, h
 
 
 def evaluate(
-    ev: Evidence, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device, logs: tuple[str, str]
+    ev: Evidence,
+    profile: Profile,
+    model_dir: Path,
+    mrpc_dir: Path,
+    evidence_dir: Path,
+    device: devices.Device,
+    logs: tuple[str, str],
+    evaluator: Evaluator | None = None,
 ) -> Findings:
     """Read the kept adapter once, measure it on validation (the student sees it) and the
     held-out test split (the instructor does), and return everything the checks need."""
     adapter = adapter_io.read(Path(ev.adapter_dir)) if ev.adapter_dir else None
     if adapter is not None and adapter.problem is None:
-        _evaluate(ev, adapter, profile, model_dir, mrpc_dir, evidence_dir, device)
+        folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
+        _evaluate(ev, folder, profile, model_dir, mrpc_dir, device, evaluator)
     return Findings.build(ev, adapter, *logs)
 
 
 def _evaluate(
-    ev: Evidence, adapter: adapter_io.Adapter, profile: Profile, model_dir: Path, mrpc_dir: Path, evidence_dir: Path, device: devices.Device
+    ev: Evidence, folder: Path, profile: Profile, model_dir: Path, mrpc_dir: Path, device: devices.Device, evaluator: Evaluator | None
 ) -> None:
-    splits = {"validation": data.load_split(mrpc_dir, "validation")}
+    """Through the long-lived evaluator when there is one; afresh in a child process when there
+    is none or it is gone (and the evidence says which)."""
     try:
-        test = data.load_split(mrpc_dir, "test")[: profile.test_limit or None]
-        if any(row["label"] not in (0, 1) for row in test):
-            raise CannotGrade(f"{mrpc_dir} holds GLUE's public test split, whose labels are hidden (-1); use a copy with the corpus labels")
-        splits["test"] = test
-    except CannotGrade as exc:
-        ev.test_evaluation_error = f"no labelled test split: {exc}"
-    try:
-        folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
-        if device.kind == "cpu":
-            measured = evaluation.evaluate_splits(model_dir, folder, splits, profile.max_length, profile.seed)
-        else:  # on the device the training used, in a process of the grader's own
+        if evaluator is not None:
+            try:
+                answer = evaluator.evaluate(folder, timeout=profile.budget_seconds)
+                ev.evaluated_by = f"the grader's evaluator (process {answer.pid}, base model loaded once)"
+                measured, test_error = answer.measured, answer.unavailable.get("test")
+            except EvaluatorGone as exc:
+                ev.evaluated_by = f"a fresh evaluation, because the grader's evaluator was gone: {exc}"
+                evaluator = None
+        if evaluator is None:
+            ev.evaluated_by = ev.evaluated_by or "a fresh evaluation"
+            splits, test_error = evaluation.splits_for(mrpc_dir, profile.test_limit)
             with tempfile.TemporaryDirectory(prefix="grade-device-") as scratch:
                 env = devices.environment(device, Path(scratch))
                 measured = evaluation.evaluate_isolated(
                     model_dir, folder, splits, profile.max_length, profile.seed, env, profile.budget_seconds
                 )
-    except Exception as exc:  # an adapter that does not fit the base model
-        ev.evaluation_error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # an adapter that does not fit the base model (AdapterFailed, or the fresh process's error)
+        ev.evaluation_error = str(exc) if isinstance(exc, AdapterFailed) else f"{type(exc).__name__}: {exc}"
         return
+    ev.test_evaluation_error = test_error
     ev.evaluation = measured["validation"]
     ev.test_evaluation = measured.get("test")

@@ -36,6 +36,7 @@ class Evidence:
     ignored_adapters: list[dict] = field(default_factory=list)  # {"path", "reason"}: found but not graded
     not_copied: list[str] = field(default_factory=list)  # the grader's own output folders left out of the run
     cpu_compatibility: list[str] = field(default_factory=list)  # MindNLP CPU gaps the grader supplied (cpu_compat hook)
+    evaluated_by: str | None = None  # the long-lived evaluator, or a fresh evaluation and why
 
     def summary(self) -> str:
         if self.entry_problem:

@@ -1,0 +1,182 @@
+"""The grader's handle on a long-lived evaluator (evaluator_server): start one for a profile, a
+model and a device, ask it to evaluate adapters, close it.
+
+    evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device)   # returns at once; it loads meanwhile
+    answer = evaluator.evaluate(adapter_dir)    # waits for the load the first time
+    evaluator.close()
+
+A batch keeps one per slot; a single grading starts one before the student's run so the
+loading overlaps the training. The process is the grader's own, outside the student's sandbox,
+with the device's environment (on an accelerator it holds the device it was given). If it is
+gone (killed, crashed, no answer in time), evaluate raises EvaluatorGone and the caller falls
+back to a fresh evaluation; an adapter that does not load is an AdapterFailed, and the evaluator
+stays usable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course.profiles import Profile
+from grader.run import devices
+
+SOCKET_NAME, LOG_NAME = "evaluator.sock", "evaluator.log"
+TOKEN_ENV = "GRADER_EVALUATOR_TOKEN"  # how a worker given `--evaluator SOCKET` learns the token
+
+
+class EvaluatorGone(RuntimeError):
+    """The evaluator process is not there to answer: evaluate afresh instead."""
+
+
+class AdapterFailed(RuntimeError):
+    """The evaluator could not evaluate this adapter (the student's problem, not the evaluator's)."""
+
+
+@dataclass
+class Answer:
+    measured: dict[str, dict]  # split -> metrics
+    unavailable: dict[str, str] = field(default_factory=dict)  # split -> why it was not evaluated
+    pid: int = 0
+    reloads: int = 0  # times the base was reloaded because an adapter had changed it
+    logits: dict[str, list] | None = None
+
+
+class Evaluator:
+    def __init__(self, address: Path, token: str, process: subprocess.Popen | None = None, folder: Path | None = None):
+        self.address, self.token, self._process, self._folder = Path(address), token, process, folder
+        self._connection: socket.socket | None = None
+        self._reader = None
+        self.gone: str | None = None  # why it can no longer answer
+
+    @classmethod
+    def start(cls, profile: Profile, model_dir: Path, mrpc_dir: Path, device: devices.Device) -> Evaluator:
+        folder = Path(tempfile.mkdtemp(prefix="grade-evaluator-"))  # 0700: the socket, the log, device scratch
+        token = secrets.token_hex(32)
+        settings = {
+            "token": token,
+            "model_dir": str(model_dir),
+            "mrpc_dir": str(mrpc_dir),
+            "max_length": profile.max_length,
+            "seed": profile.seed,
+            "test_limit": profile.test_limit,
+        }
+        env = os.environ | devices.environment(device, folder / "device")
+        with open(folder / LOG_NAME, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "grader.evidence.evaluator_server", str(folder / SOCKET_NAME)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # a Ctrl-C meant for the grader reaches it through close()
+            )
+        process.stdin.write(json.dumps(settings).encode() + b"\n")
+        process.stdin.flush()  # kept open: the evaluator exits when it closes
+        return cls(folder / SOCKET_NAME, token, process, folder)
+
+    @classmethod
+    def connect(cls, address: Path, token: str | None = None) -> Evaluator:
+        """A handle on an evaluator started elsewhere (a worker process of a batch): its socket,
+        and its token (default: ${TOKEN_ENV})."""
+        return cls(Path(address), token if token is not None else os.environ.get(TOKEN_ENV, ""))
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def evaluate(
+        self, adapter_dir: Path, splits: tuple[str, ...] = ("validation", "test"), timeout: float = 600, logits: bool = False
+    ) -> Answer:
+        """Metrics of one adapter on the splits the evaluator holds (waits for its load the first time)."""
+        if self.gone:
+            raise EvaluatorGone(self.gone)
+        request = {"token": self.token, "adapter_dir": str(Path(adapter_dir).absolute()), "splits": list(splits), "logits": logits}
+        try:
+            connection = self._connect(timeout)
+            connection.settimeout(timeout)
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            line = self._reader.readline()
+        except (OSError, TimeoutError) as exc:
+            self._give_up(f"{type(exc).__name__}: {exc}")
+        if not line:
+            self._give_up("it closed the connection without an answer")
+        reply = json.loads(line)
+        if not reply["ok"] and reply["error"].startswith("refused:"):  # the grader's fault, not the adapter's
+            self._give_up(f"it {reply['error']}")
+        if not reply["ok"]:
+            raise AdapterFailed(reply["error"])
+        return Answer(reply["measured"], reply.get("unavailable", {}), reply.get("pid", 0), reply.get("reloads", 0), reply.get("logits"))
+
+    def _connect(self, timeout: float) -> socket.socket:
+        if self._connection is not None:
+            return self._connection
+        deadline = time.monotonic() + min(timeout, 60)
+        while True:
+            if self._process and self._process.poll() is not None:
+                self._give_up("it exited before it listened")
+            try:
+                connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                connection.connect(str(self.address))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                connection.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._connection, self._reader = connection, connection.makefile("rb")
+        return connection
+
+    def _give_up(self, why: str) -> None:
+        exited = None
+        if self._process is not None:
+            try:  # a connection reset comes before the exit can be read
+                exited = self._process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        tail = self.log_tail()
+        self.gone = f"{why}" + (f"; exited with status {exited}" if exited is not None else "") + (f"; last line: {tail}" if tail else "")
+        self.close()
+        raise EvaluatorGone(self.gone)
+
+    def log_tail(self) -> str:
+        log = self._folder / LOG_NAME if self._folder else None
+        if log is None or not log.is_file():
+            return ""
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    def close(self) -> None:
+        """Stop the process (if this handle started it) and remove its folder."""
+        if self._connection is not None:
+            self._reader.close()
+            self._connection.close()
+            self._connection = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.stdin.close()  # the evaluator's signal to exit
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            elif not self._process.stdin.closed:
+                self._process.stdin.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        self.gone = self.gone or "closed"
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

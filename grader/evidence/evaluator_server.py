@@ -1,0 +1,114 @@
+"""The long-lived evaluator's process: the student-independent work once (MindNLP import, base
+model, tokenised validation and test data), then one adapter after another on request.
+
+    python -m grader.evidence.evaluator_server SOCKET_PATH   (its settings and token on stdin)
+
+SOCKET_PATH lies in a private folder of its own (Evaluator.start makes it), removed when it exits.
+
+It listens on a Unix socket before loading, so a request made while it loads waits for it. It
+answers only requests carrying the token it was given on stdin (never in its environment or on
+disk, where a student's process could read it), loads only safetensors adapters (never a
+pickle), and exits when its stdin closes, so it cannot outlive the grader that started it.
+Each request is one JSON line: {"token", "adapter_dir", "splits", "logits"}; each answer is one
+JSON line: {"ok": true, "measured", "unavailable", "pid", "reloads"[, "logits"]} or
+{"ok": false, "error"}. A failure while evaluating one adapter is that adapter's answer; the
+base is restored and the next request is served as if it were the first.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import queue
+import shutil
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from grader.evidence import evaluation
+from grader.evidence.adapter import CONFIG, WEIGHTS
+from grader.evidence.loaded_base import LoadedBase
+
+
+def _exit_when_stdin_closes(folder: Path) -> None:
+    """The grader closed stdin, or died: leave nothing behind (its socket, log and device scratch)."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    os._exit(0)
+
+
+def answer(base: LoadedBase, unavailable: dict[str, str], request: dict) -> dict:
+    folder = Path(str(request.get("adapter_dir", "")))
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
+        return {"ok": False, "error": f"FileNotFoundError: the evaluator loads only {CONFIG} + {WEIGHTS}, not found in {folder}"}
+    names = [name for name in request.get("splits", list(base.splits)) if name in base.splits]
+    try:
+        found = base.evaluate(folder, names)
+    except Exception as exc:  # the student's adapter: reported for that student, the evaluator goes on
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "reloads": base.reloads}
+    reply = {
+        "ok": True,
+        "measured": {name: evaluation.score(base.splits[name], found[name].argmax(-1)) for name in names},
+        "unavailable": {name: why for name, why in unavailable.items() if name in request.get("splits", [name])},
+        "pid": os.getpid(),
+        "reloads": base.reloads,
+    }
+    if request.get("logits"):
+        reply["logits"] = {name: found[name].tolist() for name in names}
+    return reply
+
+
+def serve(connection: socket.socket, token: str, work: queue.Queue) -> None:
+    """One client's requests, in order. The evaluations themselves run on the main thread, one
+    at a time (MindSpore's state is the main thread's), whichever client asked."""
+    try:
+        with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
+            for line in reader:
+                request = json.loads(line)
+                if not hmac.compare_digest(str(request.get("token", "")), token):
+                    writer.write(b'{"ok": false, "error": "refused: wrong token"}\n')
+                    writer.flush()
+                    return
+                replied: queue.Queue = queue.Queue(maxsize=1)
+                work.put((request, replied))
+                writer.write(json.dumps(replied.get()).encode() + b"\n")
+                writer.flush()
+    except (OSError, ValueError) as exc:  # a client that went away or sent garbage
+        print(f"connection dropped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def accept(listener: socket.socket, token: str, work: queue.Queue) -> None:
+    while True:
+        connection, _ = listener.accept()
+        threading.Thread(target=serve, args=(connection, token, work), daemon=True).start()
+
+
+def main(socket_path: str) -> None:
+    settings = json.loads(sys.stdin.readline())
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    os.chmod(socket_path, 0o600)
+    listener.listen(8)
+    threading.Thread(target=_exit_when_stdin_closes, args=(Path(socket_path).parent,), daemon=True).start()
+    work: queue.Queue = queue.Queue()
+    threading.Thread(target=accept, args=(listener, settings["token"], work), daemon=True).start()
+    # It loads beside a student's timed run (and a batch's other slots train beside it): on a
+    # shared CPU it yields to the training. Set before MindSpore starts its threads, which inherit it.
+    os.nice(10)
+    splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
+    base = LoadedBase(Path(settings["model_dir"]), settings["seed"], splits, settings["max_length"])
+    unavailable = {"test": test_error} if test_error else {}
+    print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}", file=sys.stderr, flush=True)
+    while True:
+        request, replied = work.get()
+        try:
+            replied.put(answer(base, unavailable, request))
+        except Exception as exc:  # a malformed request
+            replied.put({"ok": False, "error": f"refused: {type(exc).__name__}: {exc}"})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

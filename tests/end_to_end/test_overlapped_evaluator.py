@@ -1,0 +1,49 @@
+"""A single `grade` starts its evaluator before the student's run and measures through it: the
+same metrics as a fresh evaluation of the kept adapter, no MindSpore in the grader's process,
+and no evaluator process or folder left afterwards."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.evidence import evaluation
+from grader.evidence.record import Evidence
+from grader.outputs.files import EVIDENCE_DIR
+from tests.helpers import ROOT, SUBMISSIONS
+
+GRADE_WITHOUT_MINDSPORE = (
+    "import sys\n"
+    "from grader import cli\n"
+    "code = cli.main(sys.argv[1:])\n"
+    "assert not {'mindspore', 'mindnlp', 'torch'} & set(sys.modules), 'the grader process imported the MindSpore stack'\n"
+    "sys.exit(code)\n"
+)
+
+
+@pytest.mark.slow
+def test_single_grading_measures_through_its_overlapped_evaluator(tmp_path, tiny_profile, tiny_model_dir, mrpc_dir):
+    out = tmp_path / "good"
+    done = subprocess.run(
+        [sys.executable, "-c", GRADE_WITHOUT_MINDSPORE, str(SUBMISSIONS / "good"), "--profile", "tiny", "--out", str(out)],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    ev = Evidence.load(out / EVIDENCE_DIR)
+    assert ev.evaluated_by.startswith("the grader's evaluator (process "), ev.evaluated_by
+    pid = int(ev.evaluated_by.split("process ")[1].split(",")[0])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # closed with the grading
+    splits, test_error = evaluation.splits_for(mrpc_dir, tiny_profile.test_limit)
+    fresh = evaluation.evaluate_splits(tiny_model_dir, Path(ev.adapter_dir), splits, tiny_profile.max_length, tiny_profile.seed)
+    assert test_error is None and ev.test_evaluation_error is None
+    assert ev.evaluation == fresh["validation"] and ev.test_evaluation == fresh["test"]
+    results = json.loads((out / "results.json").read_text())
+    assert results["extra_data"]["validation_accuracy"] == fresh["validation"]["accuracy"]
