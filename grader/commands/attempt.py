@@ -23,6 +23,7 @@ from pathlib import Path
 
 from grader.commands import ledger
 from grader.commands.slots import Slot
+from grader.evidence.evaluator import TOKEN_ENV, Evaluator
 from grader.outputs import files, store
 from grader.run import sandbox
 
@@ -49,6 +50,7 @@ class Job:
     unsafe_no_sandbox: bool = False
     rubric: str | None = None
     submitted_at: str | None = None
+    evaluator: str | None = None  # the slot's long-lived evaluator (its socket); its token goes in the environment
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -82,6 +84,7 @@ def grade_one(
     log: Path,
     started: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    evaluator: Evaluator | None = None,
 ) -> Outcome:
     """Grade `job` on `slot` in a worker process; `started(pid)` is told its pid, `stop` ends it
     early (then the outcome is interrupted). The student's output folder is emptied first, so it
@@ -93,6 +96,8 @@ def grade_one(
     env = dict(os.environ)
     env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    if evaluator is not None:  # the worker evaluates through the slot's evaluator, not a fresh load
+        job.evaluator, env[TOKEN_ENV] = str(evaluator.address), evaluator.token
     command = [sys.executable, "-m", "grader.commands.worker", job.to_json(), slot.device]
     stopped = False
     try:

@@ -16,6 +16,9 @@ from grader.commands import attempt, ledger
 from grader.commands.batch import Batch, record
 from grader.commands.batch_progress import Display
 from grader.commands.slots import Slot
+from grader.course import profiles
+from grader.evidence.evaluator import Evaluator
+from grader.run import devices
 
 
 class Interrupted(Exception):
@@ -28,7 +31,21 @@ def slot_folder(batch: Batch, slot: Slot) -> Path:
     return batch.work_root / re.sub(r"\W+", "_", slot.name)
 
 
-def run_one(batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None) -> attempt.Outcome:
+def slot_evaluator(batch: Batch, slot: Slot) -> Evaluator | None:
+    """The slot's long-lived evaluator: the base model, tokenizer and evaluation data loaded once
+    (in a process of the grader's own, on the slot's device) for every student the slot grades.
+    None when it cannot start: each worker then evaluates afresh, and says so."""
+    settings = batch.settings
+    try:
+        profile = profiles.load(settings.profile, settings.model_dir)
+        return Evaluator.start(profile, profile.model_dir(), settings.mrpc, devices.parse(slot.device))
+    except Exception:  # a fresh evaluation per student still grades correctly
+        return None
+
+
+def run_one(
+    batch: Batch, folder: str, slot: Slot, display: Display, stop: threading.Event | None = None, evaluator: Evaluator | None = None
+) -> attempt.Outcome:
     """One attempt of one student on one slot, recorded in the gradebook from start to end. The
     other slots' folders do not exist for its run: the sandbox shows it only its own."""
     token = uuid.uuid4().hex
@@ -46,6 +63,7 @@ def run_one(batch: Batch, folder: str, slot: Slot, display: Display, stop: threa
             batch.log(folder, number),
             started=lambda pid: batch.book.running_pid(folder, pid),
             stop=stop,
+            evaluator=evaluator,
         )
     except Exception as exc:  # the batch's own fault around this student: recorded, the class goes on
         outcome = attempt.Outcome(ledger.NOT_GRADED, f"grader error: {type(exc).__name__}: {exc}")
@@ -65,12 +83,17 @@ def run_local(batch: Batch, slots: list[Slot], display: Display) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
     def slot_loop(slot: Slot) -> None:
-        while not stop.is_set():
-            try:
-                folder = waiting.get_nowait()
-            except queue.Empty:
-                return
-            run_one(batch, folder, slot, display, stop)
+        evaluator = slot_evaluator(batch, slot) if not waiting.empty() else None
+        try:
+            while not stop.is_set():
+                try:
+                    folder = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                run_one(batch, folder, slot, display, stop, evaluator)
+        finally:
+            if evaluator is not None:
+                evaluator.close()
 
     threads = [threading.Thread(target=slot_loop, args=(slot,), name=f"slot {slot.name}", daemon=True) for slot in slots]
     for thread in threads:

@@ -25,6 +25,7 @@ from grader.commands import progress
 from grader.commands.attempt import PARENT_VAR, Job
 from grader.course import profiles
 from grader.errors import CannotGrade
+from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import LOGS_DIR
 from grader.outputs import files
 from grader.scoring import rubric as rubric_io
@@ -63,7 +64,17 @@ def grade(job: Job, device: str) -> int:
         shown = progress.PlainProgress(Console(file=sys.stdout, width=200), every=60.0)
         with progress.library_output_to(log):
             scored = pipeline.grade(
-                job.submission, profile, Path(job.mrpc), out, job.budget, options, rubric, job.submitted_at, job.student, shown
+                job.submission,
+                profile,
+                Path(job.mrpc),
+                out,
+                job.budget,
+                options,
+                rubric,
+                job.submitted_at,
+                job.student,
+                shown,
+                Evaluator.connect(Path(job.evaluator)) if job.evaluator else None,
             )
         print(f"{job.student}: {scored.verdict} {scored.score:g}/{scored.max_score:g}", flush=True)
         return 0
