@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -35,16 +36,22 @@ def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(t
             ("Ada Lovelace", str(SUBMISSIONS / "good")),
             ("ghost", str(tmp_path / "never-handed-in")),
             ("Bob", str(SUBMISSIONS / "crash")),
+            ("Grace", str(SUBMISSIONS / "good")),
         ],
     )
     out = tmp_path / "class"
-    code = cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out), "--jobs", "2"])
+    code = cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out), "--jobs", "1"])
     assert code == 1  # not every student passed
-    assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["Ada_Lovelace", "Bob", "ghost"]
+    names = ["Ada_Lovelace", "Bob", "Grace", "ghost"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == names
+    # the slot's evaluator loaded the base model once and evaluated both adapters; it ended with the batch
+    by = [json.loads((out / name / "evidence" / "evidence.json").read_text())["evaluated_by"] for name in ("Ada_Lovelace", "Grace")]
+    assert by[0] == by[1] and by[0].startswith("the grader's evaluator (process ")
+    assert not Path(f"/proc/{by[0].split('process ')[1].split(',')[0]}").exists()
     assert (out / "Ada_Lovelace" / "report.html").is_file() and (out / "Bob" / "report.html").is_file()
     assert "does not exist" in (out / "ghost" / "error.txt").read_text()
     book = gradebook(out)
-    assert list(book) == ["Ada Lovelace", "ghost", "Bob"]  # every roster student, in roster order
+    assert list(book) == ["Ada Lovelace", "ghost", "Bob", "Grace"]  # every roster student, in roster order
     assert book["ghost"]["status"] == "could not grade" and "does not exist" in book["ghost"]["problem"]
     assert float(book["Ada Lovelace"]["score"]) > float(book["Bob"]["score"])
     assert json.loads((out / "Ada_Lovelace" / "scored.json").read_text())["result"]["student"] == "Ada Lovelace"
