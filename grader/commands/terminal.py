@@ -14,9 +14,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from grader.outputs.wording import outcome, plain
 from grader.scoring.score import CriterionScore, ScoredResult
 
-STYLES = {"passed": "green", "failed": "red", "error": "red", "not_run": "yellow"}
+STYLES = {"passed": "green", "failed": "red", "error": "red", "not_run": "yellow", "info": "dim", "absent": "yellow"}
 
 
 def console(stderr: bool = False) -> Console:
@@ -54,14 +55,15 @@ def result(out: Console, scored: ScoredResult, where: str, instructor: bool = Fa
         ):
             table.add_column(column, **options)
         for c in shown:
-            style = STYLES.get(c.status, "")
-            table.add_row(f"[{style}]{c.status}[/]", f"{c.score:g}/{c.max_score:g}", escape(c.name + _flag(c)), escape(c.message))
+            status = outcome(c)  # an informational check is never shown as the student's failure
+            points, name = f"{c.score:g}/{c.max_score:g}", escape(c.name + _flag(c))
+            table.add_row(f"[{STYLES.get(status, '')}]{status}[/]", points, name, escape(plain(c.message)))
         if withheld:
             table.add_row("withheld", f"?/{sum(c.max_score for c in withheld):g}", f"{len(withheld)} criteria", "withheld from students")
         out.print(table)
     else:
         for c in shown:
-            out.print(f"[{c.status:>7}] {c.score:g}/{c.max_score:g} {c.name}{_flag(c)}: {c.message}", markup=False)
+            out.print(f"[{outcome(c):>7}] {c.score:g}/{c.max_score:g} {c.name}{_flag(c)}: {plain(c.message)}", markup=False)
         if withheld:
             out.print(
                 f"[withheld] {len(withheld)} criteria worth {sum(c.max_score for c in withheld):g} points, withheld from students",
