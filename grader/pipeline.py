@@ -85,6 +85,9 @@ class RunOptions:
     student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
 
 
+EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
+
+
 def require_sandbox() -> None:
     """Refuse to grade where no sandbox can be built (the instructor may pass --unsafe-no-sandbox)."""
     try:
@@ -162,8 +165,8 @@ def run_and_measure(
             ev.save(evidence_dir)
             return findings
     finally:
-        if own_evaluator is not None:
-            own_evaluator.close()
+        if own_evaluator is not None:  # its library output is kept beside the run's logs
+            own_evaluator.close(keep_log=evidence_dir / LOGS_DIR / EVALUATOR_LOG if evidence_dir.is_dir() else None)
 
 
 def score_and_write(result, out_dir: Path, rubric: Rubric, submitted_at: str | None, time_source: str) -> ScoredResult:

@@ -155,8 +155,12 @@ class Evaluator:
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
         return lines[-1] if lines else ""
 
-    def close(self) -> None:
-        """Stop the process (if this handle started it) and remove its folder."""
+    def close(self, keep_log: Path | None = None) -> None:
+        """Stop the process (if this handle started it) and remove its folder; its log (what
+        MindSpore and MindNLP wrote there) is first copied to `keep_log` when given."""
+        if keep_log is not None and self._folder is not None and (self._folder / LOG_NAME).is_file():
+            keep_log.parent.mkdir(parents=True, exist_ok=True)  # before the process goes: it removes its folder as it exits
+            shutil.copyfile(self._folder / LOG_NAME, keep_log)
         if self._connection is not None:
             self._reader.close()
             self._connection.close()

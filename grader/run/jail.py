@@ -93,11 +93,37 @@ def run_uid() -> int:
 
 def interpreter_dirs(python: str) -> tuple[str, list[str]]:
     """The interpreter's path as the run calls it (its venv folder resolved, so pyvenv.cfg is found)
-    and the folders to show read-only: the venv's prefix and its base installation."""
+    and the folders to show read-only: the venv's prefix, its base installation, and the folders
+    its own search path names beyond them (site-packages added by a .pth file, a base's packages
+    under --system-site-packages). A folder holding the grader's own package is never shown."""
     given = Path(python).absolute()
     called = Path(os.path.realpath(given.parent)) / given.name
-    dirs = [str(called.parent.parent), str(Path(os.path.realpath(called)).parent.parent)]
-    return str(called), [d for d in dict.fromkeys(dirs) if not any(d == s or d.startswith(s + "/") for s in SYSTEM_DIRS)]
+    dirs = [str(called.parent.parent), str(Path(os.path.realpath(called)).parent.parent), *_search_path(str(called))]
+    shown: list[str] = []
+    for d in dict.fromkeys(dirs):
+        if any(d == s or d.startswith(s + "/") for s in (*SYSTEM_DIRS, *shown)) or (Path(d) / "grader" / "pipeline.py").exists():
+            continue
+        shown.append(d)
+    return str(called), shown
+
+
+@functools.lru_cache(maxsize=16)
+def _search_path(python: str) -> tuple[str, ...]:
+    """The existing folders on the interpreter's sys.path as it starts without PYTHONPATH (the
+    instructor's interpreter, run once outside the sandbox); none if it cannot say."""
+    try:
+        done = subprocess.run(
+            [python, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        paths = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else []
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return ()
+    found = [p for p in paths if isinstance(p, str) and p and os.path.isdir(p)]
+    return tuple(dict.fromkeys(q for p in found for q in (p, os.path.realpath(p))))  # as named (through links) and as stored
 
 
 @dataclass

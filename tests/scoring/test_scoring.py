@@ -197,7 +197,9 @@ def test_an_adapter_identical_to_the_reference_solutions_is_flagged_for_the_inst
         shutil.copytree(graded["good"], folder)
         assert cli.main(["rescore", str(folder), "--instructor"]) == 0  # informational: the score does not move
         results = json.loads((folder / "results.json").read_text())
-        check = next(t for t in results["tests"] if t["tags"][0] == "reference_copy")
+        instructor_only = results["extra_data"]["instructor_only"]["tests"]  # a 0-point hidden check: stored, never shown
+        assert all(t["tags"][0] != "reference_copy" for t in results["tests"])
+        check = next(t for t in instructor_only if t["tags"][0] == "reference_copy")
         return results, check
 
     before, check = rescored("no-reference-recorded")
@@ -206,6 +208,6 @@ def test_an_adapter_identical_to_the_reference_solutions_is_flagged_for_the_inst
     calibration_file.write_text(json.dumps(stored))
     after, check = rescored("same-as-reference")
     assert check["extra_data"]["grader_status"] == FAILED and "bit-identical to the reference solution's adapter" in check["output"]
-    assert check["visibility"] == "hidden" and after["score"] == before["score"]
+    assert after["score"] == before["score"]
     student_report = (tmp_path / "same-as-reference" / "report.html").read_text()
     assert "reference solution" not in student_report
