@@ -23,8 +23,7 @@ def cluster():
     """A local Ray instance with 2 CPUs and 2 stand-in NPUs, started as the README starts one (`ray
     start --head`), in processes of its own: importing ray here would load its protobuf into this
     test process before MindSpore's, which then cannot load its own. Its workers import this checkout."""
-    if RAY is None:
-        pytest.skip("ray is not installed (pip install --no-deps .[cluster])")
+    assert RAY is not None, "ray is in requirements.lock: install it (pip install --no-deps .[cluster]) to test the Ray executor"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
