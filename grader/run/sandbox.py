@@ -149,9 +149,8 @@ def _process_table() -> dict[int, tuple[int, bytes]]:
 
 def members(group: int, token: str) -> set[int]:
     """Without the sandbox: live processes in the run's process group or carrying its token."""
-    needle = f"{TOKEN_VAR}={token}".encode()
     me = os.getpid()
-    return {pid for pid, (pgrp, environ) in _process_table().items() if pid != me and (pgrp == group or needle in environ.split(b"\0"))}
+    return {pid for pid, (pgrp, environ) in _process_table().items() if pid != me and (pgrp == group or _holds(environ, TOKEN_VAR, token))}
 
 
 def end_all(proc, token: str, grace: float) -> int:
@@ -184,8 +183,13 @@ def end_all(proc, token: str, grace: float) -> int:
 
 def carrying(variable: str, value: str) -> set[int]:
     """Live processes whose environment holds variable=value (other than this one)."""
-    needle, me = f"{variable}={value}".encode(), os.getpid()
-    return {pid for pid, (_pgrp, environ) in _process_table().items() if pid != me and needle in environ.split(b"\0")}
+    me = os.getpid()
+    return {pid for pid, (_pgrp, environ) in _process_table().items() if pid != me and _holds(environ, variable, value)}
+
+
+def _holds(environ: bytes, variable: str, value: str) -> bool:
+    """Whether a /proc environ block sets variable=value."""
+    return f"{variable}={value}".encode() in environ.split(b"\0")
 
 
 def end_attempt(token: str, grace: float = 5.0) -> int:
@@ -196,10 +200,7 @@ def end_attempt(token: str, grace: float = 5.0) -> int:
         alive = carrying(ATTEMPT_VAR, token)
         ended |= alive
         for pid in alive:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
+            _signal(pid, sig)
         deadline = time.monotonic() + wait
         while alive and carrying(ATTEMPT_VAR, token) and time.monotonic() < deadline:
             time.sleep(0.1)
