@@ -23,9 +23,10 @@ from pathlib import Path
 
 from grader.commands import ledger
 from grader.commands.slots import Slot
+from grader.course import profiles
 from grader.evidence.evaluator import TOKEN_ENV, Evaluator
 from grader.outputs import files, store
-from grader.run import sandbox
+from grader.run import devices, sandbox
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this grader package
 PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
@@ -74,6 +75,17 @@ class Outcome:
 
     def fields(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("state", "stray_processes")}
+
+
+def start_evaluator(job: Job, device: str | None) -> Evaluator | None:
+    """A slot's long-lived evaluator: the base model, tokenizer and evaluation data loaded once (in
+    a process of the grader's own, on the slot's device) for every student the slot grades, local
+    or on a Ray node. None when it cannot start: each worker then evaluates afresh, and says so."""
+    try:
+        profile = profiles.load(job.profile, job.model_dir)
+        return Evaluator.start(profile, profile.model_dir(), Path(job.mrpc), devices.parse(device))
+    except Exception:  # a fresh evaluation per student still grades correctly
+        return None
 
 
 def grade_one(

@@ -16,9 +16,7 @@ from grader.commands import attempt, ledger
 from grader.commands.batch import Batch, record
 from grader.commands.batch_progress import Display
 from grader.commands.slots import Slot
-from grader.course import profiles
 from grader.evidence.evaluator import Evaluator
-from grader.run import devices
 
 
 class Interrupted(Exception):
@@ -29,18 +27,6 @@ def slot_folder(batch: Batch, slot: Slot) -> Path:
     """Where a slot's attempts keep their private copies; made before any slot starts, so that every
     run can be kept from reading the other slots' folders, even of students who start after it."""
     return batch.work_root / re.sub(r"\W+", "_", slot.name)
-
-
-def slot_evaluator(batch: Batch, slot: Slot) -> Evaluator | None:
-    """The slot's long-lived evaluator: the base model, tokenizer and evaluation data loaded once
-    (in a process of the grader's own, on the slot's device) for every student the slot grades.
-    None when it cannot start: each worker then evaluates afresh, and says so."""
-    settings = batch.settings
-    try:
-        profile = profiles.load(settings.profile, settings.model_dir)
-        return Evaluator.start(profile, profile.model_dir(), settings.mrpc, devices.parse(slot.device))
-    except Exception:  # a fresh evaluation per student still grades correctly
-        return None
 
 
 def run_one(
@@ -83,7 +69,7 @@ def run_local(batch: Batch, slots: list[Slot], display: Display) -> None:
         path.mkdir(parents=True, exist_ok=True)
 
     def slot_loop(slot: Slot) -> None:
-        evaluator = slot_evaluator(batch, slot) if not waiting.empty() else None
+        evaluator = None if waiting.empty() else attempt.start_evaluator(batch.job(batch.to_grade[0]), slot.device)
         try:
             while not stop.is_set():
                 try:

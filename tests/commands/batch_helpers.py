@@ -22,6 +22,25 @@ while time.time() < deadline and (not {until_flag} or not os.path.exists("fast")
 print("ended", time.time(), flush=True)
 """
 
+# Saves an IA3 adapter without training it: the grader evaluates it, which is all a test of the
+# evaluator needs, in a few seconds instead of a training's.
+UNTRAINED_ADAPTER = """
+import mindnlp
+import os
+from peft import IA3Config, TaskType, get_peft_model
+from transformers import AutoModelForSequenceClassification
+config = IA3Config(task_type=TaskType.SEQ_CLS, target_modules=["key", "value", "output.dense"], feedforward_modules=["output.dense"])
+model = get_peft_model(AutoModelForSequenceClassification.from_pretrained(os.environ["GRADER_MODEL_DIR"], num_labels=2), config)
+model.save_pretrained(os.path.join(os.environ["GRADER_OUTPUT_DIR"], "ia3-mrpc"))
+"""
+
+
+def adapter_saver(root: Path, name: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "train.py").write_text(UNTRAINED_ADAPTER)
+    return folder
+
 
 def submission(root: Path, name: str, seconds: float = 0.0, until_flag: bool = False) -> Path:
     """A one-file submission that runs for `seconds` (until a file `fast` is in it, with until_flag)."""

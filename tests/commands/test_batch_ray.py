@@ -1,6 +1,8 @@
 """The Ray executor against a local Ray instance started here, with a custom resource standing in
-for NPUs: one task per submission holding one of it, results in the same gradebook, resumable."""
+for NPUs: one actor per stand-in NPU grading one student at a time through its own evaluator,
+results in the same gradebook, resumable."""
 
+import json
 import os
 import shutil
 import socket
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.commands.ray_executor import task_resources
-from tests.commands.batch_helpers import attempts, gradebook, run_batch, students, submission, write_roster
+from tests.commands.batch_helpers import adapter_saver, attempts, gradebook, run_batch, students, write_roster
 from tests.helpers import ROOT
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
@@ -39,10 +41,11 @@ def cluster():
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_ray_executor_grades_each_submission_as_a_task_holding_one_npu(tmp_path, cluster):
+@pytest.mark.slow
+def test_ray_executor_grades_on_one_actor_per_npu_each_with_its_evaluator(tmp_path, cluster):
     subs = tmp_path / "subs"
     for name in ("a", "b", "c"):
-        submission(subs, name, seconds=2)
+        adapter_saver(subs, name)
     path = write_roster(tmp_path / "roster.csv", [("A", "subs/a"), ("B", "subs/b"), ("C", "subs/c"), ("Ghost", "subs/none")])
     out = tmp_path / "class"
     done = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
@@ -55,6 +58,11 @@ def test_ray_executor_grades_each_submission_as_a_task_holding_one_npu(tmp_path,
     spans = sorted((a["started_at"], a["finished_at"]) for a in attempts(out))
     most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
     assert most == 2  # as many at once as the cluster has NPUs, no more
+    # each actor evaluated its students through one evaluator (base model loaded once per NPU): two
+    # evaluators for three students, so one of them evaluated two adapters
+    by = [json.loads((out / name / "evidence" / "evidence.json").read_text())["evaluated_by"] for name in ("A", "B", "C")]
+    assert all(b.startswith("the grader's evaluator (process ") for b in by), by
+    assert len(set(by)) == 2, by
     assert gradebook(out)["Ghost"]["status"] == "could not grade"
     again = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
     assert "0 to grade" in again.stdout and all(r["attempts"] == 1 for r in students(out).values())
