@@ -159,7 +159,9 @@ def build_parser() -> Parser:
     bat.add_argument("--executor", choices=("local", "ray"), default="local", help="local slots (default) or a Ray cluster")
     bat.add_argument("--address", metavar="ADDR", help="Ray: the cluster's address, e.g. 10.0.0.1:6379 (default: start a local one)")
     bat.add_argument(
-        "--ray-resource", metavar="NAME", help="Ray: the resource each task holds (default by device: NPU on ascend, GPU on gpu, else CPU)"
+        "--ray-resource",
+        metavar="NAME",
+        help="Ray: the resource each actor (one grading at a time) holds (default by device: NPU on ascend, GPU on gpu, else CPU)",
     )
 
     res = command("rescore", "judge stored evidence again with a rubric; nothing is trained")

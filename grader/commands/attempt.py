@@ -1,5 +1,5 @@
 """Grading one student of a batch: `grade_one`, the one function that every executor calls (a
-local slot's thread, a Ray task on another machine).
+local slot's thread, a Ray actor on another machine).
 
 The grading itself runs in a grader worker process of its own (commands/worker.py): MindSpore
 must not run in threads of one process, and a crash of one grading must not stop the batch. The
