@@ -145,20 +145,30 @@ def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
     time.sleep(expect.get("wait_after", 0))
     assert {str(p): _digest(p) for p in stage["watched"]} == stage["before"], f"{case}: changed something outside its private area"
     assert sorted(os.listdir(SITE_PACKAGES)) == stage["site"], f"{case}: dropped a file into the grader's site-packages"
-    assert not Path(stage["targets"]["evidence"], "results.json").exists()
+    assert not Path(stage["targets"]["evidence"], "results.json").exists(), f"{case}: wrote the grader's results"
     for server in stage["servers"]:
         with pytest.raises(BlockingIOError):
             server.accept()  # no connection reached the grader's sockets
     # every process of the run is gone; the budget held, whatever the run did to the clock or the grader
-    assert helpers.run_survivors(record.isolation) == [], f"{case}: processes outlived the run"
-    assert record.wall_seconds <= record.budget_seconds + 2 * 5 + 3 and took < record.budget_seconds + 40
+    survivors = helpers.run_survivors(record.isolation)
+    assert survivors == [], f"{case}: processes outlived the run: {[_stat(pid) for pid in survivors]}"
+    timing = f"{case}: run {record.wall_seconds:.1f} s, whole call {took:.1f} s, budget {record.budget_seconds} s; {record}"
+    assert record.wall_seconds <= record.budget_seconds + 2 * 5 + 3 and took < record.budget_seconds + 40, timing
     if "timed_out" in expect:
         assert record.timed_out == expect["timed_out"], (case, record)
     if "truncated" in expect:
-        assert record.output_truncated == expect["truncated"]
+        assert record.output_truncated == expect["truncated"], (case, record)
         assert all(Path(p).stat().st_size < record_cap(record) for p in (record.stdout_path, record.stderr_path))
     if "disk_mb" in expect:
         assert usage <= expect["disk_mb"] * 1024**2 + 1024**2, f"{case}: wrote {usage:,} bytes"
+
+
+def _stat(pid: int) -> str:
+    """A surviving process as /proc shows it (its state is the third field), for the failure message."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text()[:120]
+    except OSError:
+        return f"{pid}: gone by now"
 
 
 def record_cap(record) -> int:
