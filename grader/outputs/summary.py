@@ -81,13 +81,20 @@ def _criteria(rows: list[Row]) -> list[str]:
 
 
 def _pass_rates(rows: list[Row], names: list[str]) -> list[dict]:
+    """Per criterion; one the profile marks informational (0 points) is shown as that, in grey,
+    never as the class failing a criterion that counts."""
     rates = []
     for name in names:
         judged = [c for r in rows if r.scored for c in r.scored.criteria if c.check == name and not c.absent]
         if judged:
             passed = sum(c.status == PASSED for c in judged)
-            rates.append({"check": name, "passed": passed, "judged": len(judged), "rate": passed / len(judged)})
+            rate = {"check": name, "passed": passed, "judged": len(judged), "rate": passed / len(judged)}
+            rates.append(rate | {"informational": all(c.informational for c in judged)})
     return rates
+
+
+def _rate_colour(rate: dict) -> str:
+    return charts.MUTED if rate["informational"] else charts.PASS if rate["rate"] >= 0.5 else charts.FAIL
 
 
 def _accuracy_chart(rows: list[Row]):
@@ -168,7 +175,7 @@ def view(rows: list[Row], out_dir: Path) -> dict:
         "rates": rates,
         "identical": identical_adapters(rows),
         "rate_chart": charts.hbars(
-            [(r["check"], r["rate"], charts.PASS if r["rate"] >= 0.5 else charts.FAIL) for r in rates],
+            [(r["check"] + (" (informational)" if r["informational"] else ""), r["rate"], _rate_colour(r)) for r in rates],
             1.0,
             "Pass rate per criterion",
             value_format="{:.0%}",
