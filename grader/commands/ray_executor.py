@@ -123,7 +123,7 @@ def run_ray(batch: Batch, slot: Slot, address: str | None, display: Display, res
                 folder, shown, actor = pending.pop(ref)
                 alive = _finish(batch, folder, ref, shown, display, ray)
                 idle.append((shown, actor if alive else actor_class.remote(slot.device)))
-        ray.get([actor.close.remote() for _, actor in idle], timeout=60)
+        _close(ray, [actor for _, actor in idle])
     except KeyboardInterrupt:
         display.say(f"stopping: ending the {len(pending)} running grading(s) ...")
         for folder, shown, actor in pending.values():
@@ -134,6 +134,14 @@ def run_ray(batch: Batch, slot: Slot, address: str | None, display: Display, res
         raise Interrupted from None
     finally:
         ray.shutdown()
+
+
+def _close(ray, actors: list) -> None:
+    """Let each actor end its evaluator; one that cannot is ended with the Ray session anyway."""
+    try:
+        ray.get([actor.close.remote() for actor in actors], timeout=60)
+    except Exception:  # every student is recorded by now; the evaluators go with their actors
+        pass
 
 
 def _finish(batch: Batch, folder: str, ref, shown: str, display: Display, ray) -> bool:
