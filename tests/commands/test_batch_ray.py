@@ -5,16 +5,29 @@ results in the same gradebook, resumable."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from grader.commands.ray_executor import task_resources
-from tests.commands.batch_helpers import adapter_saver, attempts, gradebook, run_batch, students, write_roster
+from tests.commands.batch_helpers import (
+    adapter_saver,
+    attempts,
+    batch_command,
+    batch_env,
+    carrying_any,
+    gradebook,
+    run_batch,
+    students,
+    submission,
+    write_roster,
+)
 from tests.helpers import ROOT
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
@@ -73,3 +86,44 @@ def test_tasks_ask_for_one_device_of_the_slots_kind():
     assert task_resources("gpu") == ("GPU", {"num_gpus": 1, "num_cpus": 1})
     assert task_resources("cpu") == ("CPU", {"num_cpus": 1})
     assert task_resources("cpu", "NPU") == ("NPU", {"resources": {"NPU": 1}, "num_cpus": 1})
+
+
+def _actor_grading(student: str) -> int | None:
+    """The pid of the Ray actor whose grading worker is grading `student` (the worker's parent)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"grader.commands.worker" in command and f'"student": "{student}"'.encode() in b" ".join(command):
+                return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+@pytest.mark.slow
+def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, cluster):
+    subs = tmp_path / "subs"
+    submission(subs, "long", seconds=120)
+    for name in ("b", "c", "d"):
+        submission(subs, name, seconds=1)
+    path = write_roster(tmp_path / "roster.csv", [("Long", "subs/long"), ("B", "subs/b"), ("C", "subs/c"), ("D", "subs/d")])
+    out = tmp_path / "class"
+    batch = subprocess.Popen(batch_command(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU"), env=batch_env())
+    try:
+        deadline = time.monotonic() + 120
+        while (actor := _actor_grading("Long")) is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert actor is not None, "the long student's grading never started"
+        os.kill(actor, signal.SIGKILL)  # its node lost, as far as the batch can tell
+        assert batch.wait(timeout=240) == 1
+    finally:
+        batch.kill()
+    rows = students(out)
+    assert rows["Long"]["state"] == "could not grade" and "Ray actor failed" in rows["Long"]["problem"], rows["Long"]
+    assert {n: rows[n]["state"] for n in ("B", "C", "D")} == {"B": "graded", "C": "graded", "D": "graded"}
+    # the dead actor's grading worker saw its parent go, ended the run and left nothing running
+    tokens = [a["token"] for a in attempts(out) if a["folder"] == rows["Long"]["folder"]]
+    deadline = time.monotonic() + 30
+    while carrying_any(tokens) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert tokens and carrying_any(tokens) == []
