@@ -141,11 +141,10 @@ def read_outcome(out: Path, returncode: int | None, log: Path) -> Outcome:
     if (out / files.SCORED).is_file():
         scored = store.load(out)
         return Outcome(ledger.GRADED, "", scored.score, scored.max_score, scored.verdict, str(out / files.EVIDENCE_DIR))
-    error = out / files.ERROR_FILE
-    if error.is_file():
-        return Outcome(ledger.NOT_GRADED, (error.read_text(errors="replace").strip().splitlines() or ["(no reason given)"])[0])
+    written = files.read_error(out)
+    if written is not None:
+        return Outcome(ledger.NOT_GRADED, written or "(no reason given)")
     how = f"signal {-returncode}" if returncode and returncode < 0 else f"exit status {returncode}"
     reason = f"grader error: the grading worker ended with {how} and wrote no result; its log: {log}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / files.ERROR_FILE).write_text(reason + "\n")
+    files.write_error(out, reason)
     return Outcome(ledger.NOT_GRADED, reason)

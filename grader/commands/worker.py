@@ -46,13 +46,6 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt  # unwinds the grading: the run's processes are ended, the private copy removed
 
 
-def _write_error(out: Path, reason: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f".{files.ERROR_FILE}.tmp"
-    temporary.write_text(reason + "\n")
-    temporary.replace(out / files.ERROR_FILE)
-
-
 def grade(job: Job, device: str) -> int:
     """Exit status: 0 graded, 2 could not grade (error.txt says why), 3 a grader error, 130 stopped."""
     out = Path(job.out)
@@ -82,11 +75,11 @@ def grade(job: Job, device: str) -> int:
         print(f"{job.student}: stopped", flush=True)
         return 130
     except CannotGrade as exc:
-        _write_error(out, str(exc))
+        files.write_error(out, str(exc))
         print(f"{job.student}: could not grade: {exc}", flush=True)
         return 2
     except Exception as exc:  # the grader's fault, recorded for this student; the batch goes on
-        _write_error(out, f"grader error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        files.write_error(out, f"grader error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
         traceback.print_exc(file=sys.stdout)
         return 3
     finally:

@@ -14,7 +14,8 @@ from grader.evidence import adapter as adapter_io
 from grader.evidence.record import ADAPTER_DIR
 from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
-from grader.outputs.files import ERROR_FILE, EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
+from grader.outputs.atomic import write_text
+from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
 from grader.outputs.report import environment
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
@@ -50,9 +51,9 @@ def collect(folders: list[Path]) -> list[Row]:
     rows = []
     for folder in folders:
         folder = Path(folder)
-        error = folder / ERROR_FILE
-        if error.is_file():  # written by a batch run that could not grade this student
-            rows.append(Row(folder, folder.name, None, (error.read_text(errors="replace").strip().splitlines() or [""])[0], NOT_GRADED))
+        reason = read_error(folder)
+        if reason is not None:  # written by a batch run that could not grade this student
+            rows.append(Row(folder, folder.name, None, reason, NOT_GRADED))
             continue
         try:
             scored = store.load(folder)
@@ -198,9 +199,7 @@ def write(
                 row.scored, row.state, row.problem = None, known.status, known.problem
     html = environment().get_template("summary.html.j2").render(**view(rows, out_dir))
     path = out_dir / SUMMARY
-    temporary = path.with_name(f".{SUMMARY}.tmp")
-    temporary.write_text(html, encoding="utf-8", errors="backslashreplace")
-    temporary.replace(path)
+    write_text(path, html)
     book = []
     for row in rows:
         known = roster.get(row.folder)
