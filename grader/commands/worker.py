@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -31,7 +30,6 @@ from grader.outputs import files
 from grader.scoring import rubric as rubric_io
 
 PR_SET_PDEATHSIG = 1
-GRADER_LOG = "grader.log"
 
 
 def _end_with_parent() -> None:
@@ -83,11 +81,7 @@ def grade(job: Job, device: str) -> int:
         traceback.print_exc(file=sys.stdout)
         return 3
     finally:
-        logs = out / files.EVIDENCE_DIR / LOGS_DIR
-        if logs.is_dir():
-            shutil.move(log, logs / GRADER_LOG)
-        else:
-            log.unlink(missing_ok=True)
+        progress.keep_log(log, out / files.EVIDENCE_DIR / LOGS_DIR)
 
 
 def main(argv: list[str]) -> int:
