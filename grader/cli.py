@@ -5,7 +5,6 @@ reference). One exit-status table for every command: commands/arguments.py EXIT_
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import sys
 import tempfile
@@ -94,7 +93,7 @@ def _grade(args) -> int:
 
 def _batch(args) -> int:
     entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
-    profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
+    profile = selfcheck.named_profile(args.profile, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
     if (args.devices or args.jobs) and args.device_ids:
         raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
@@ -185,7 +184,7 @@ def _calibrate(args) -> int:
 
 
 def _prepare(args) -> int:
-    profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
+    profile = selfcheck.named_profile(args.profile, args.model_dir)
     print(model_files.ensure(profile, data.locate(args.data) if profile.source == "generated" else None))
     return 0
 

@@ -22,6 +22,7 @@ from rich.markup import escape
 from grader.checks.naming import difference_parts, listing
 from grader.commands import code_reading, progress
 from grader.commands.code_reading import INFO, OK, PROBLEM, WARNING, Item
+from grader.commands.selfcheck import COURSE_PROFILE
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
 from grader.evidence import probe_record, tensors
@@ -31,7 +32,6 @@ from grader.run import devices, environment, execute, jail
 STEPS = 3
 BUDGET = 90.0
 PROFILE = "tiny"
-COURSE_PROFILE = "roberta-large"
 MARKS = {OK: ("✓", "green"), PROBLEM: ("✗", "red"), WARNING: ("!", "yellow"), INFO: ("·", "dim")}
 NOT_CHECKED = (
     "Not checked here: accuracy and F1 (random weights on tiny cannot learn MRPC; `grade` on the course profile "
