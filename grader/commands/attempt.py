@@ -25,11 +25,17 @@ from grader.commands import ledger
 from grader.commands.slots import Slot
 from grader.evidence.evaluator import TOKEN_ENV, Evaluator
 from grader.outputs import files, store
+from grader.paths import CHECKOUT_HOME
 from grader.run import sandbox
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this grader package
 PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
 STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
+
+
+def grader_env() -> dict[str, str]:
+    """This process's environment with the folder holding this grader package first on PYTHONPATH:
+    a child `python -m grader...` runs this very grader, installed or not."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT_HOME), os.environ.get("PYTHONPATH", "")]))}
 
 
 @dataclass
@@ -93,9 +99,7 @@ def grade_one(
     shutil.rmtree(out, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    env = grader_env() | {sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())}
     if evaluator is not None:  # the worker evaluates through the slot's evaluator, not a fresh load
         job.evaluator, env[TOKEN_ENV] = str(evaluator.address), evaluator.token
     command = [sys.executable, "-m", "grader.commands.worker", job.to_json(), slot.device]
