@@ -56,7 +56,7 @@ def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
     return [(line, i == last) for i, line in enumerate(lines[start:end], start)], f"the output around the error (lines {start + 1}-{end})"
 
 
-def _baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
+def majority_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
     """The split's own majority-class baseline, measured on its labels with the adapter; a result
     from before that was recorded falls back to the calibration's, which is validation's only."""
     value = scored.result.measurements.get(f"{split}_majority_{metric}")
@@ -75,7 +75,7 @@ def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
             value = r.measurements.get(f"{split}_{metric}")
             if value is None:
                 continue
-            baseline = _baseline(scored, split, metric)
+            baseline = majority_baseline(scored, split, metric)
             reaches = standard is not None and standard.thresholds.reached(metric, value)
             rows.append(
                 {

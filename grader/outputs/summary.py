@@ -16,7 +16,7 @@ from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
 from grader.outputs.atomic import write_text
 from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
-from grader.outputs.report import environment
+from grader.outputs.report import environment, majority_baseline
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
 
@@ -99,9 +99,7 @@ def _accuracy_chart(rows: list[Row]):
             continue
         standard = row.scored.result.standard
         threshold = standard.thresholds.accuracy if standard else None
-        baseline = row.measurement("validation_majority_accuracy")
-        if baseline is None and standard and standard.majority_baseline:
-            baseline = standard.majority_baseline.accuracy
+        baseline = majority_baseline(row.scored, "validation", "accuracy")
         reached = standard is not None and standard.thresholds.reached("accuracy", value)
         colour = charts.STANDING_COLOURS[charts.standing(reached, float(value), baseline)]
         bars.append((row.student, float(value), colour, threshold, baseline))
