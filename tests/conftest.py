@@ -33,6 +33,15 @@ def tiny_profile():
     return profiles.load("tiny")
 
 
+@pytest.fixture(scope="module")
+def tiny():
+    """The tiny profile and its calibration, as helpers.judged takes them."""
+    from grader.course import calibration, profiles
+
+    profile = profiles.load("tiny")
+    return profile, calibration.load_for(profile.name)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_profile):
     from grader.course import model_files

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from grader import cli
+from grader.checks.judge import judge
+from grader.evidence.findings import Findings
+from grader.evidence.record import Evidence
+from grader.scoring import rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -62,6 +67,20 @@ def grade(source, out: Path, *extra: str, profile: str = "tiny") -> Graded:
     return Graded(cli.main([str(source), "--profile", profile, "--out", str(out), *extra]), Path(out))
 
 
+def judged(folder: Path, tiny, seconds: float = 12.5):
+    """A graded folder's stored evidence judged again; `tiny` is (profile, calibration), the
+    fixture in conftest.py."""
+    profile, calib = tiny
+    return judge(Findings.load(Evidence.load(folder / "evidence")), calib, profile, seconds)
+
+
+def rubric_file(tmp_path: Path, text: str) -> rubric.Rubric:
+    """A rubric loaded from `text`, written as tmp_path/rubric.yaml."""
+    path = tmp_path / "rubric.yaml"
+    path.write_text(text)
+    return rubric.load(path)
+
+
 def readme_commands(heading: str) -> list[str]:
     """The `grade ...` lines of the first bash block under a README heading (comments dropped)."""
     text = (ROOT / "README.md").read_text()
@@ -75,8 +94,6 @@ def readme_commands(heading: str) -> list[str]:
 def run_survivors(isolation: dict) -> list[int]:
     """Live processes of a sandboxed run's dedicated uid (the grader runs as root), seen from the
     host: a run's own pids are those of its PID namespace, which mean nothing out here."""
-    import re
-
     found = re.search(r"host uid (\d+)", (isolation or {}).get("run_user", ""))
     if not found:
         return []
