@@ -17,6 +17,7 @@ from grader.course.calibration import METRICS
 from grader.outputs import charts
 from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
+from grader.run.sandbox import UNSAFE
 from grader.scoring.score import CriterionScore, ScoredResult
 
 AUDIENCES = ("student", "instructor")
@@ -54,6 +55,11 @@ def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
     start = max(0, begin - 3, last - LOG_CONTEXT_BEFORE)
     end = min(len(lines), last + LOG_CONTEXT_AFTER + 1)
     return [(line, i == last) for i, line in enumerate(lines[start:end], start)], f"the output around the error (lines {start + 1}-{end})"
+
+
+def unsafe(scored: ScoredResult) -> bool:
+    """Whether the run was graded without the sandbox (--unsafe-no-sandbox)."""
+    return scored.result.environment.get("sandbox") == UNSAFE
 
 
 def majority_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
@@ -148,6 +154,7 @@ def view(scored: ScoredResult, audience: str) -> dict:
         "criteria": shown,
         "informational": informational,
         "banner": banner(scored),
+        "unsafe": UNSAFE if unsafe(scored) else "",
         "metric_legend": charts.metric_legend() if metric_rows else None,
         "withheld": {"count": len(withheld), "score": sum(c.score for c in withheld), "max_score": sum(c.max_score for c in withheld)},
         "unscored": unscored,
