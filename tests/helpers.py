@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -91,19 +92,40 @@ def readme_commands(heading: str) -> list[str]:
     return [line for line in lines if line.startswith("grade ")]
 
 
+def process_state(pid: int | str) -> str | None:
+    """A process's state letter from /proc (Z: a zombie, exited but not reaped); None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    return process_state(pid) not in (None, "Z")
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
+    """The first true value of `condition()` within `timeout` seconds; fails the test naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def run_survivors(isolation: dict) -> list[int]:
     """Live processes of a sandboxed run's dedicated uid (the grader runs as root), seen from the
     host: a run's own pids are those of its PID namespace, which mean nothing out here."""
     found = re.search(r"host uid (\d+)", (isolation or {}).get("run_user", ""))
     if not found:
         return []
-    alive = []
+    survivors = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
-                if entry.stat().st_uid == int(found.group(1)) and state != "Z":
-                    alive.append(int(entry.name))
+                if entry.stat().st_uid == int(found.group(1)) and process_state(entry.name) not in (None, "Z"):
+                    survivors.append(int(entry.name))
             except OSError:
                 pass
-    return alive
+    return survivors

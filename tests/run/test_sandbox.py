@@ -6,16 +6,13 @@ import errno
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from grader.intake import workspace
 from grader.run import devices, environment, execute, jail, private_area, runner, sandbox, seccomp
 from grader.run.layout import Layout
 from tests import helpers
-from tests.helpers import SUBMISSIONS
-
-from .test_runner import _alive
+from tests.helpers import SUBMISSIONS, alive, wait_for
 
 
 def run(tmp_path, code, box=None, budget=30):
@@ -40,10 +37,7 @@ def test_background_process_that_outlives_its_parent_is_ended(tmp_path):
     )
     assert record.exit_code == 0 and not record.timed_out
     daemon = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while _alive(daemon) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(daemon)
+    wait_for(lambda: not alive(daemon), 5, "the daemon to be ended", poll=0.05)
     assert record.ended_processes == 1
 
 
