@@ -149,6 +149,6 @@ def read_outcome(out: Path, returncode: int | None, log: Path) -> Outcome:
     if written is not None:
         return Outcome(ledger.NOT_GRADED, written or "(no reason given)")
     how = f"signal {-returncode}" if returncode and returncode < 0 else f"exit status {returncode}"
-    reason = f"grader error: the grading worker ended with {how} and wrote no result; its log: {log}"
+    reason = f"{ledger.GRADER_ERROR}: the grading worker ended with {how} and wrote no result; its log: {log}"
     files.write_error(out, reason)
     return Outcome(ledger.NOT_GRADED, reason)

@@ -18,6 +18,7 @@ from pathlib import Path
 FILE = "gradebook.sqlite"
 QUEUED, RUNNING, INTERRUPTED, GRADED, NOT_GRADED = "queued", "running", "interrupted", "graded", "could not grade"
 FINISHED = (GRADED, NOT_GRADED)
+GRADER_ERROR = "grader error"  # starts a problem that is the grader's fault, not the submission's: retried on resume
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

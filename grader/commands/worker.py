@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from grader import pipeline
-from grader.commands import progress
+from grader.commands import ledger, progress
 from grader.commands.attempt import PARENT_VAR, Job
 from grader.course import profiles
 from grader.errors import CannotGrade
@@ -77,7 +77,7 @@ def grade(job: Job, device: str) -> int:
         print(f"{job.student}: could not grade: {exc}", flush=True)
         return 2
     except Exception as exc:  # the grader's fault, recorded for this student; the batch goes on
-        files.write_error(out, f"grader error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        files.write_error(out, f"{ledger.GRADER_ERROR}: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
         traceback.print_exc(file=sys.stdout)
         return 3
     finally:
