@@ -22,7 +22,7 @@ from grader.scoring.score import ScoredResult
 
 BINS = 10
 NOT_GRADED = "could not grade"
-STATUS_ORDER = ("passed", "failed", "could not judge", NOT_GRADED, "not graded", "interrupted", "no results")
+STATUS_ORDER = ("passed", "failed", "could not judge", NOT_GRADED, "not graded", "no results")
 
 
 @dataclass
