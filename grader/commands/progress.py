@@ -131,8 +131,8 @@ def scratch_log() -> Path:
 
 
 def keep_log(log: Path, folder: Path) -> None:
-    """Move the grading's scratch log into `folder` (the evidence logs) as GRADER_LOG when that
-    was written, else drop it."""
+    """Move the grading's scratch log into `folder` (the evidence logs) as GRADER_LOG when the
+    grading got as far as making that folder, else drop it."""
     if folder.is_dir():
         shutil.move(str(log), folder / GRADER_LOG)
     else:
