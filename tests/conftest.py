@@ -1,5 +1,6 @@
-"""Shared fixtures: the MRPC data from ../shared, a per-session cache for generated models, and
-the `good` and `crash` examples graded once for the tests that read stored results."""
+"""Shared fixtures: the MRPC data from ../shared, a per-session cache for generated models, the
+tiny profile with its calibration, and the `good` and `crash` examples graded once for the tests
+that read stored results."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What many tests share: where the examples and the data are, and grading a submission through
-the `grade` command exactly as a user does, with what it wrote read back."""
+"""What many tests share: where the examples and the data are, grading a submission through the
+`grade` command exactly as a user does (with what it wrote read back), judging stored evidence
+again under a rubric, and watching processes from the host."""
 
 from __future__ import annotations
 
