@@ -62,7 +62,7 @@ def unsafe(scored: ScoredResult) -> bool:
     return scored.result.environment.get("sandbox") == UNSAFE
 
 
-def majority_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
+def split_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
     """The split's own majority-class baseline, measured on its labels with the adapter; a result
     from before that was recorded falls back to the calibration's, which is validation's only."""
     value = scored.result.measurements.get(f"{split}_majority_{metric}")
@@ -81,7 +81,7 @@ def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
             value = r.measurements.get(f"{split}_{metric}")
             if value is None:
                 continue
-            baseline = majority_baseline(scored, split, metric)
+            baseline = split_baseline(scored, split, metric)
             reaches = standard is not None and standard.thresholds.reached(metric, value)
             rows.append(
                 {

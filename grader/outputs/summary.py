@@ -16,7 +16,7 @@ from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
 from grader.outputs.atomic import write_text
 from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
-from grader.outputs.report import environment, majority_baseline, unsafe
+from grader.outputs.report import environment, split_baseline, unsafe
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
 
@@ -98,7 +98,7 @@ def _accuracy_chart(rows: list[Row]):
             continue
         standard = row.scored.result.standard
         threshold = standard.thresholds.accuracy if standard else None
-        baseline = majority_baseline(row.scored, "validation", "accuracy")
+        baseline = split_baseline(row.scored, "validation", "accuracy")
         reached = standard is not None and standard.thresholds.reached("accuracy", value)
         colour = charts.STANDING_COLOURS[charts.standing(reached, float(value), baseline)]
         bars.append((row.student, float(value), colour, threshold, baseline))
