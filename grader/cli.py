@@ -5,9 +5,7 @@ reference). One exit-status table for every command: commands/arguments.py EXIT_
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import shutil
 import sys
 import tempfile
 import traceback
@@ -27,7 +25,6 @@ from grader.scoring import rubric as rubric_io
 
 DEFAULT_COMMAND = "run"
 URL = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
-GRADER_LOG = "grader.log"  # library warnings of the grader's own process, kept with the evidence
 
 
 def _with_command(parser: Parser, argv: list[str]) -> list[str]:
@@ -89,22 +86,14 @@ def _grade(args) -> int:
         shown.finished()
         if evaluator is not None:
             evaluator.close()
-        _keep_log(log, out / files.EVIDENCE_DIR / LOGS_DIR)
+        progress.keep_log(log, out / files.EVIDENCE_DIR / LOGS_DIR)
     terminal.result(out_console, scored, f"{out / files.REPORT}", args.instructor)
     return 0 if scored.passed else 1
 
 
-def _keep_log(log: Path, folder: Path) -> None:
-    """Move the grading's library log into `folder` when it was written, else drop it."""
-    if folder.is_dir():
-        shutil.move(str(log), folder / GRADER_LOG)
-    else:
-        log.unlink(missing_ok=True)
-
-
 def _batch(args) -> int:
     entries, extra_columns = roster.read(Path(args.roster))  # a broken roster stops before anything else
-    profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
+    profile = selfcheck.named_profile(args.profile, args.model_dir)
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
     if (args.devices or args.jobs) and args.device_ids:
         raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
@@ -133,7 +122,7 @@ def _batch(args) -> int:
         _when(args),
     )
     out.mkdir(parents=True, exist_ok=True)
-    with progress.library_output_to(out / GRADER_LOG):  # library warnings of the batch's own process
+    with progress.library_output_to(out / progress.GRADER_LOG):  # library warnings of the batch's own process
         return batch_command.grade_class(
             entries,
             extra_columns,
@@ -195,7 +184,7 @@ def _calibrate(args) -> int:
 
 
 def _prepare(args) -> int:
-    profile = profiles.load(args.profile or os.environ.get(selfcheck.PROFILE_ENV) or selfcheck.COURSE_PROFILE, args.model_dir)
+    profile = selfcheck.named_profile(args.profile, args.model_dir)
     print(model_files.ensure(profile, data.locate(args.data) if profile.source == "generated" else None))
     return 0
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: the MRPC data from ../shared, a per-session cache for generated models, and
-the `good` and `crash` examples graded once for the tests that read stored results."""
+"""Shared fixtures: the MRPC data from ../shared, a per-session cache for generated models, the
+tiny profile with its calibration, and the `good` and `crash` examples graded once for the tests
+that read stored results."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def tiny_profile():
     from grader.course import profiles
 
     return profiles.load("tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The tiny profile and its calibration, as helpers.judged takes them."""
+    from grader.course import calibration, profiles
+
+    profile = profiles.load("tiny")
+    return profile, calibration.load_for(profile.name)
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,22 @@
-"""What many tests share: where the examples and the data are, and grading a submission through
-the `grade` command exactly as a user does, with what it wrote read back."""
+"""What many tests share: where the examples and the data are, grading a submission through the
+`grade` command exactly as a user does (with what it wrote read back), judging stored evidence
+again under a rubric, and watching processes from the host."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from grader import cli
+from grader.checks.judge import judge
+from grader.evidence.findings import Findings
+from grader.evidence.record import Evidence
+from grader.scoring import rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -62,6 +69,20 @@ def grade(source, out: Path, *extra: str, profile: str = "tiny") -> Graded:
     return Graded(cli.main([str(source), "--profile", profile, "--out", str(out), *extra]), Path(out))
 
 
+def judged(folder: Path, tiny, seconds: float = 12.5):
+    """A graded folder's stored evidence judged again; `tiny` is (profile, calibration), the
+    fixture in conftest.py."""
+    profile, calib = tiny
+    return judge(Findings.load(Evidence.load(folder / "evidence")), calib, profile, seconds)
+
+
+def rubric_file(tmp_path: Path, text: str) -> rubric.Rubric:
+    """A rubric loaded from `text`, written as tmp_path/rubric.yaml."""
+    path = tmp_path / "rubric.yaml"
+    path.write_text(text)
+    return rubric.load(path)
+
+
 def readme_commands(heading: str) -> list[str]:
     """The `grade ...` lines of the first bash block under a README heading (comments dropped)."""
     text = (ROOT / "README.md").read_text()
@@ -72,21 +93,40 @@ def readme_commands(heading: str) -> list[str]:
     return [line for line in lines if line.startswith("grade ")]
 
 
+def process_state(pid: int | str) -> str | None:
+    """A process's state letter from /proc (Z: a zombie, exited but not reaped); None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    return process_state(pid) not in (None, "Z")
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.2):
+    """The first true value of `condition()` within `timeout` seconds; fails the test naming `what` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def run_survivors(isolation: dict) -> list[int]:
     """Live processes of a sandboxed run's dedicated uid (the grader runs as root), seen from the
     host: a run's own pids are those of its PID namespace, which mean nothing out here."""
-    import re
-
     found = re.search(r"host uid (\d+)", (isolation or {}).get("run_user", ""))
     if not found:
         return []
-    alive = []
+    survivors = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
-                if entry.stat().st_uid == int(found.group(1)) and state != "Z":
-                    alive.append(int(entry.name))
+                if entry.stat().st_uid == int(found.group(1)) and process_state(entry.name) not in (None, "Z"):
+                    survivors.append(int(entry.name))
             except OSError:
                 pass
-    return alive
+    return survivors

@@ -26,11 +26,17 @@ from grader.commands.slots import Slot
 from grader.course import profiles
 from grader.evidence.evaluator import TOKEN_ENV, Evaluator
 from grader.outputs import files, store
+from grader.paths import CHECKOUT_HOME
 from grader.run import devices, sandbox
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this grader package
 PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
 STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
+
+
+def grader_env() -> dict[str, str]:
+    """This process's environment with the folder holding this grader package first on PYTHONPATH:
+    a child `python -m grader...` runs this very grader, installed or not."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT_HOME), os.environ.get("PYTHONPATH", "")]))}
 
 
 @dataclass
@@ -105,9 +111,7 @@ def grade_one(
     shutil.rmtree(out, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update({sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH", "")]))
+    env = grader_env() | {sandbox.ATTEMPT_VAR: token, "TMPDIR": str(work), PARENT_VAR: str(os.getpid())}
     if evaluator is not None:  # the worker evaluates through the slot's evaluator, not a fresh load
         job.evaluator, env[TOKEN_ENV] = str(evaluator.address), evaluator.token
     command = [sys.executable, "-m", "grader.commands.worker", job.to_json(), slot.device]
@@ -153,11 +157,10 @@ def read_outcome(out: Path, returncode: int | None, log: Path) -> Outcome:
     if (out / files.SCORED).is_file():
         scored = store.load(out)
         return Outcome(ledger.GRADED, "", scored.score, scored.max_score, scored.verdict, str(out / files.EVIDENCE_DIR))
-    error = out / files.ERROR_FILE
-    if error.is_file():
-        return Outcome(ledger.NOT_GRADED, (error.read_text(errors="replace").strip().splitlines() or ["(no reason given)"])[0])
+    written = files.read_error(out)
+    if written is not None:
+        return Outcome(ledger.NOT_GRADED, written or "(no reason given)")
     how = f"signal {-returncode}" if returncode and returncode < 0 else f"exit status {returncode}"
-    reason = f"grader error: the grading worker ended with {how} and wrote no result; its log: {log}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / files.ERROR_FILE).write_text(reason + "\n")
+    reason = f"{ledger.GRADER_ERROR}: the grading worker ended with {how} and wrote no result; its log: {log}"
+    files.write_error(out, reason)
     return Outcome(ledger.NOT_GRADED, reason)

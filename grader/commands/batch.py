@@ -32,7 +32,6 @@ from grader.scoring.rubric import Rubric
 LOCK = ".batch.lock"
 LOGS = ".batch-logs"  # each attempt's worker log
 RESUME = "run the same command again to resume: what is graded is kept"
-GRADER_ERROR = "grader error"  # how a failure of the grader (not of the submission) is reported; retried on resume
 
 
 @dataclass
@@ -153,7 +152,7 @@ def open_batch(
         forced = regrade is not None and (not regrade or e.student in regrade or e.folder in regrade)
         has_result = (folder / files.SCORED).is_file() or (folder / files.ERROR_FILE).is_file()
         changed = row["state"] in ledger.FINISHED and content_digest(Path(e.submission)) != row["content_hash"]
-        retry = row["state"] == ledger.NOT_GRADED and (row["problem"] or "").startswith(GRADER_ERROR)  # not the student's doing
+        retry = row["state"] == ledger.NOT_GRADED and (row["problem"] or "").startswith(ledger.GRADER_ERROR)  # not the student's doing
         if forced or row["state"] not in ledger.FINISHED or not has_result or changed or retry:
             batch.to_grade.append(e.folder)
         elif row["state"] == ledger.GRADED and (row["rubric"], row["calibration"]) != (batch.rubric_id, batch.calibration_id):

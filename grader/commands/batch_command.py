@@ -3,7 +3,6 @@ a Ray cluster, then write the class summary and gradebook.csv, and say how to re
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -13,7 +12,7 @@ from rich.console import Console
 
 from grader.commands import batch as batch_mod
 from grader.commands import roster
-from grader.commands.attempt import PACKAGE_ROOT
+from grader.commands.attempt import grader_env
 from grader.commands.batch_progress import Display
 from grader.commands.batch_run import Interrupted, run_local
 from grader.commands.ray_executor import run_ray
@@ -28,8 +27,7 @@ def prepare_model(profile: str, mrpc: Path, model_dir: str | None) -> None:
     leaving the running students unrecorded)."""
     command = [sys.executable, "-m", "grader.cli", "prepare", "--profile", profile, "--data", str(mrpc)]
     command += ["--model-dir", model_dir] if model_dir else []
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH", "")]))}
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=grader_env(), capture_output=True, text=True)
     if done.returncode != 0:
         raise CannotGrade(f"could not build the {profile} model: {(done.stderr or done.stdout).strip()[-2000:]}")
 

@@ -52,7 +52,7 @@ def run_one(
             evaluator=evaluator,
         )
     except Exception as exc:  # the batch's own fault around this student: recorded, the class goes on
-        outcome = attempt.Outcome(ledger.NOT_GRADED, f"grader error: {type(exc).__name__}: {exc}")
+        outcome = attempt.Outcome(ledger.NOT_GRADED, f"{ledger.GRADER_ERROR}: {type(exc).__name__}: {exc}")
     record(batch, folder, outcome)
     display.finished(student, slot.name, outcome)
     return outcome

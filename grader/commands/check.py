@@ -22,6 +22,7 @@ from rich.markup import escape
 from grader.checks.naming import difference_parts, listing
 from grader.commands import code_reading, progress
 from grader.commands.code_reading import INFO, OK, PROBLEM, WARNING, Item
+from grader.commands.selfcheck import COURSE_PROFILE, SELF_CHECK_PROFILE
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
 from grader.evidence import probe_record, tensors
@@ -30,8 +31,6 @@ from grader.run import devices, environment, execute, jail
 
 STEPS = 3
 BUDGET = 90.0
-PROFILE = "tiny"
-COURSE_PROFILE = "roberta-large"
 MARKS = {OK: ("✓", "green"), PROBLEM: ("✗", "red"), WARNING: ("!", "yellow"), INFO: ("·", "dim")}
 NOT_CHECKED = (
     "Not checked here: accuracy and F1 (random weights on tiny cannot learn MRPC; `grade` on the course profile "
@@ -112,15 +111,15 @@ def judge_training(record: probe_record.ProbeRecord | None, expected: dict[str, 
 
 
 def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None, steps: int, budget: float, out: Console) -> list[Item]:
-    profile = profiles.load(PROFILE)
+    profile = profiles.load(SELF_CHECK_PROFILE)
     mrpc = data.locate(mrpc_arg)
-    expected = calibration.load_for(PROFILE).structure.trainable_tensors
-    shown = progress.for_terminal(out, f"short run on {PROFILE}: stops after {steps} training steps or {budget:g} s")
+    expected = calibration.load_for(SELF_CHECK_PROFILE).structure.trainable_tensors
+    shown = progress.for_terminal(out, f"short run on {SELF_CHECK_PROFILE}: stops after {steps} training steps or {budget:g} s")
     log = progress.scratch_log()
     private = Path(tempfile.mkdtemp(prefix="grade-check-"))
     try:
         with progress.library_output_to(log):
-            shown.phase("model", f"{PROFILE} base model")
+            shown.phase("model", f"{SELF_CHECK_PROFILE} base model")
             model_dir = model_files.ensure(profile, mrpc)
             request = execute.RunRequest(
                 profile,

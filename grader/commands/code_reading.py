@@ -21,7 +21,6 @@ from grader.run.inject.grader_hooks.importorder import WATCHED as BEFORE_MINDNLP
 from grader.run.offline import CONFIG as OFFLINE_CONFIG
 
 OK, PROBLEM, WARNING, INFO = "ok", "problem", "warning", "info"
-# Modules of the MindNLP 0.4 API that 0.5 removed (as in evidence/diagnose.py).
 LOCAL_LOADERS = {"json", "csv", "text", "parquet", "arrow", "pandas"}  # datasets' packaged builders: no hub
 SAVERS = ("save_pretrained", "save_model")
 

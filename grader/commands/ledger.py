@@ -17,8 +17,8 @@ from pathlib import Path
 
 FILE = "gradebook.sqlite"
 QUEUED, RUNNING, INTERRUPTED, GRADED, NOT_GRADED = "queued", "running", "interrupted", "graded", "could not grade"
-STATES = (QUEUED, RUNNING, INTERRUPTED, GRADED, NOT_GRADED)
 FINISHED = (GRADED, NOT_GRADED)
+GRADER_ERROR = "grader error"  # starts a problem that is the grader's fault, not the submission's: retried on resume
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,9 +103,6 @@ class Ledger:
 
     def rows(self) -> dict[str, sqlite3.Row]:
         return {r["folder"]: r for r in self._read("SELECT * FROM students ORDER BY rowid")}
-
-    def attempts(self) -> list[sqlite3.Row]:
-        return self._read("SELECT * FROM attempts ORDER BY folder, attempt")
 
     def start(self, folder: str, slot: str, token: str, work: str) -> int:
         """The student is running now, attempt number returned; token and work folder recorded first."""

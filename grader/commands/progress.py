@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ from grader.pipeline import Progress
 
 TAIL_LINES = 6
 PLAIN_EVERY = 30.0
+GRADER_LOG = "grader.log"  # library warnings of the grader's own process, kept with the evidence
 
 
 def tail(path: Path, lines: int = TAIL_LINES, limit: int = 16384) -> list[str]:
@@ -126,3 +128,12 @@ def scratch_log() -> Path:
     fd, name = tempfile.mkstemp(prefix="grade-", suffix=".log")
     os.close(fd)
     return Path(name)
+
+
+def keep_log(log: Path, folder: Path) -> None:
+    """Move the grading's scratch log into `folder` (the evidence logs) as GRADER_LOG when the
+    grading got as far as making that folder, else drop it."""
+    if folder.is_dir():
+        shutil.move(str(log), folder / GRADER_LOG)
+    else:
+        log.unlink(missing_ok=True)

@@ -33,6 +33,11 @@ def configured(profile_arg: str | None, model_dir: str | None) -> bool:
     return bool(profile_arg or os.environ.get(PROFILE_ENV) or model_dir)
 
 
+def named_profile(profile_arg: str | None, model_dir: str | None) -> Profile:
+    """The profile the instructor named (--profile, else $GRADER_PROFILE), else the course's."""
+    return profiles.load(profile_arg or os.environ.get(PROFILE_ENV) or COURSE_PROFILE, model_dir)
+
+
 def _model_available(profile: Profile) -> bool:
     try:
         return (profile.model_dir() / "config.json").is_file()
@@ -67,7 +72,7 @@ def cpu_banner(course: Profile) -> str:
 def choose(profile_arg: str | None, model_dir: str | None, device_arg: str | None) -> Choice:
     """The profile and device to grade with, and the banner to show when they are a fallback."""
     if configured(profile_arg, model_dir):
-        return Choice(profiles.load(profile_arg or os.environ.get(PROFILE_ENV) or COURSE_PROFILE, model_dir), device_arg)
+        return Choice(named_profile(profile_arg, model_dir), device_arg)
     course = profiles.load(COURSE_PROFILE)
     if not _model_available(course):
         return Choice(profiles.load(SELF_CHECK_PROFILE), device_arg, tiny_banner(course))

@@ -19,10 +19,6 @@ class Slot:
     name: str  # shown in progress and recorded in the gradebook: "ascend:3", "cpu-2"
     device: str  # the device option of the grading run in this slot: "ascend:3", "cpu"
 
-    @property
-    def kind(self) -> str:
-        return devices.parse(self.device).kind
-
 
 def parse_ids(text: str) -> list[int]:
     """`0-7`, `0,2,5-6` -> device numbers, in order, once each."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -21,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from grader import pipeline
-from grader.commands import progress
+from grader.commands import ledger, progress
 from grader.commands.attempt import PARENT_VAR, Job
 from grader.course import profiles
 from grader.errors import CannotGrade
@@ -31,7 +30,6 @@ from grader.outputs import files
 from grader.scoring import rubric as rubric_io
 
 PR_SET_PDEATHSIG = 1
-GRADER_LOG = "grader.log"
 
 
 def _end_with_parent() -> None:
@@ -44,13 +42,6 @@ def _end_with_parent() -> None:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt  # unwinds the grading: the run's processes are ended, the private copy removed
-
-
-def _write_error(out: Path, reason: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f".{files.ERROR_FILE}.tmp"
-    temporary.write_text(reason + "\n")
-    temporary.replace(out / files.ERROR_FILE)
 
 
 def grade(job: Job, device: str) -> int:
@@ -82,19 +73,15 @@ def grade(job: Job, device: str) -> int:
         print(f"{job.student}: stopped", flush=True)
         return 130
     except CannotGrade as exc:
-        _write_error(out, str(exc))
+        files.write_error(out, str(exc))
         print(f"{job.student}: could not grade: {exc}", flush=True)
         return 2
     except Exception as exc:  # the grader's fault, recorded for this student; the batch goes on
-        _write_error(out, f"grader error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        files.write_error(out, f"{ledger.GRADER_ERROR}: {type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
         traceback.print_exc(file=sys.stdout)
         return 3
     finally:
-        logs = out / files.EVIDENCE_DIR / LOGS_DIR
-        if logs.is_dir():
-            shutil.move(log, logs / GRADER_LOG)
-        else:
-            log.unlink(missing_ok=True)
+        progress.keep_log(log, out / files.EVIDENCE_DIR / LOGS_DIR)
 
 
 def main(argv: list[str]) -> int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from grader.checks.judgement import ERROR, PASSED
 from grader.checks.registry import REGISTRY
+from grader.outputs.wording import one_line, reason
 from grader.scoring.rubric import Rubric
 from grader.scoring.rubric_schema import VISIBILITIES
 from grader.scoring.score import CriterionScore, ScoredResult
@@ -69,23 +70,11 @@ def layout(rubric: Rubric) -> Layout:
     return Layout(shown, bool(kept), unearned)
 
 
-def _line(text: str) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= NAME_LIMIT else flat[: NAME_LIMIT - 1] + "…"
-
-
-def _reason(c: CriterionScore) -> str:
-    text = c.message
-    if c.expected is not None or c.measured is not None:
-        text += f" (expected {c.expected}, measured {c.measured})"
-    return text
-
-
 def _test(name: str, status: str, score: float, message: str = "") -> dict:
     return {
-        "name": _line(name),
+        "name": one_line(name, NAME_LIMIT),
         "status": status,
-        "message": _line(message or name),
+        "message": one_line(message or name, NAME_LIMIT),
         "test_code": "",  # printed under every test as "Test code:"; nothing to show
         "filename": "",
         "line_no": 0,
@@ -129,19 +118,19 @@ def _carried(label: str, name: str, runner_status: str, full: float, raw: float,
 def _criterion(c: CriterionScore, earned: float) -> tuple[dict, Lost]:
     """One criterion's runner, and what it leaves to the `unearned` runner."""
     if c.informational:
-        name = f"{c.name}: informational on this profile, 0 points ({c.status}: {_reason(c)})"
+        name = f"{c.name}: informational on this profile, 0 points ({c.status}: {reason(c)})"
         return _runner("pass", 0, [_test(name, "pass", 0)]), ([], 0.0)
     if earned > 0 or c.status == PASSED:
         name = f"{c.name}: {earned:g} of {c.max_score:g} points"
         if c.status != PASSED:
-            name += f" by partial credit; {c.status}: {_reason(c)}"
+            name += f" by partial credit; {c.status}: {reason(c)}"
         elif c.partial:
             name += f" ({c.partial})"
         return _carried(f"{c.name} (partial credit)", name, _runner_status([c]), c.max_score, c.score, earned)
     if c.status == ERROR:
-        message = f"{c.name}: 0 of {c.max_score:g} points; the grader could not judge it: {_reason(c)}"
+        message = f"{c.name}: 0 of {c.max_score:g} points; the grader could not judge it: {reason(c)}"
         return _runner(_runner_status([c]), c.max_score, [_test(message, "error", 0, message)]), ([], 0.0)
-    name = f"{c.name}: 0 of {c.max_score:g} points; {c.status}: {_reason(c)}"
+    name = f"{c.name}: 0 of {c.max_score:g} points; {c.status}: {reason(c)}"
     return _runner(_runner_status([c]), c.max_score, [_test(name, "fail", 0)]), ([], 0.0)
 
 

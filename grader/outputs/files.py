@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from grader.outputs import classroom, gradebook, gradescope, junit, markdown, report, store
+from grader.outputs.atomic import atomically, utf8, write_text
 from grader.scoring.score import ScoredResult
 
 RESULTS, REPORT, INSTRUCTOR_REPORT = "results.json", "report.html", "report-instructor.html"
@@ -26,21 +27,20 @@ FILES = (RESULTS, REPORT, INSTRUCTOR_REPORT, CLASSROOM, MARKDOWN, JUNIT, GRADEBO
 
 
 def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
-    """Every output of one submission, each written under a temporary name and then renamed, so
-    that no reader (an LMS import, a running summary, a resumed batch) sees a half-written file.
-    scored.json comes last: its presence says the rest is there."""
+    """Every output of one submission, each written atomically (outputs/atomic.py); scored.json
+    comes last: its presence says the rest is there."""
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {
         RESULTS: lambda path: gradescope.write(scored, path),
-        REPORT: lambda path: _text(path, report.render(scored, "student")),
-        INSTRUCTOR_REPORT: lambda path: _text(path, report.render(scored, "instructor")),
-        CLASSROOM: lambda path: _text(path, classroom.output_lines(classroom.runners(scored))),
-        MARKDOWN: lambda path: _text(path, markdown.render(scored)),
+        REPORT: lambda path: utf8(path, report.render(scored, "student")),
+        INSTRUCTOR_REPORT: lambda path: utf8(path, report.render(scored, "instructor")),
+        CLASSROOM: lambda path: utf8(path, classroom.output_lines(classroom.runners(scored))),
+        MARKDOWN: lambda path: utf8(path, markdown.render(scored)),
         JUNIT: lambda path: junit.write(scored, path),
         GRADEBOOK: lambda path: gradebook.write([scored], path),
-        SCORED: lambda path: _text(path, store.dumps(scored)),
+        SCORED: lambda path: utf8(path, store.dumps(scored)),
     }
-    written = {name: _atomically(out_dir / name, write) for name, write in writers.items()}
+    written = {name: atomically(out_dir / name, write) for name, write in writers.items()}
     github_output = os.environ.get("GITHUB_OUTPUT")
     if github_output:  # in GitHub Actions: the reporter reads steps.<id>.outputs.<runner id>, one per runner
         with open(github_output, "a", encoding="utf-8") as handle:
@@ -48,32 +48,24 @@ def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def _atomically(path: Path, write) -> Path:
-    """`write(temporary path)`, then rename it to `path` (a rename within a folder is atomic)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
-
-
 def write_not_graded(out_dir: Path, reason: str) -> Path:
     """results.json for a submission the grader failed on: says so instead of leaving nothing
     (or an old result) for Gradescope or a CI step to read."""
     out_dir.mkdir(parents=True, exist_ok=True)
     message = f"The grader could not grade this submission because of an error of its own, not of the submission: {reason}"
-    return _atomically(
-        out_dir / RESULTS,
-        lambda path: _text(
-            path,
-            json.dumps({"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}, indent=2) + "\n",
-        ),
-    )
+    results = {"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}
+    return write_text(out_dir / RESULTS, json.dumps(results, indent=2) + "\n")
 
 
-def _text(path: Path, text: str) -> Path:
-    """UTF-8; a lone surrogate (from a file name or output that was not valid UTF-8) is written as its escape."""
-    path.write_text(text, encoding="utf-8", errors="backslashreplace")
-    return path
+def write_error(out_dir: Path, reason: str) -> Path:
+    """error.txt: why a batch could not grade this student (its first line is the reason shown)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return write_text(out_dir / ERROR_FILE, reason + "\n")
+
+
+def read_error(out_dir: Path) -> str | None:
+    """The first line of error.txt ("" when it is empty); None when there is none."""
+    path = out_dir / ERROR_FILE
+    if not path.is_file():
+        return None
+    return (path.read_text(errors="replace").strip().splitlines() or [""])[0]

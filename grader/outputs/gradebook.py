@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.outputs.atomic import utf8, write_text
 from grader.scoring.score import ScoredResult
 
 FIXED = (
@@ -63,8 +64,7 @@ def render(results: list[ScoredResult]) -> str:
 
 
 def write(results: list[ScoredResult], path: Path) -> Path:
-    path.write_text(render(results), encoding="utf-8", errors="backslashreplace")  # a name from undecodable bytes
-    return path
+    return utf8(path, render(results))  # a name from undecodable bytes
 
 
 @dataclass
@@ -99,7 +99,4 @@ def write_class(students: list[ClassRow], extra_columns: list[str], path: Path) 
     writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n", restval="")
     writer.writeheader()
     writer.writerows(table)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(buffer.getvalue(), encoding="utf-8", errors="backslashreplace")
-    temporary.replace(path)
-    return path
+    return write_text(path, buffer.getvalue())

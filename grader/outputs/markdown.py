@@ -9,6 +9,7 @@ import html
 import re
 
 from grader.checks.judgement import PASSED
+from grader.outputs.wording import one_line, reason
 from grader.scoring.score import CriterionScore, ScoredResult
 
 MARKS = {"passed": "✅", "failed": "❌", "error": "⚠️", "not_run": "➖"}
@@ -18,17 +19,12 @@ CELL_LIMIT = 600
 
 def escape(text: object) -> str:
     """One table cell of literal text: no HTML, no Markdown markup, no line breaks."""
-    flat = " ".join(str(text).split())
-    if len(flat) > CELL_LIMIT:
-        flat = flat[: CELL_LIMIT - 1] + "…"
-    return PUNCTUATION.sub(r"\\\1", html.escape(flat, quote=False))
+    return PUNCTUATION.sub(r"\\\1", html.escape(one_line(text, CELL_LIMIT), quote=False))
 
 
 def _row(c: CriterionScore) -> str:
     mark = "ℹ️" if c.informational else MARKS.get(c.status, "")
-    detail = c.message
-    if c.expected is not None or c.measured is not None:
-        detail += f" (expected {c.expected}, measured {c.measured})"
+    detail = reason(c)
     if c.partial:
         detail += f"; {c.partial}"
     kind = "informational" if c.informational else "required" if c.required else "optional"

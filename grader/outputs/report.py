@@ -17,6 +17,7 @@ from grader.course.calibration import METRICS
 from grader.outputs import charts
 from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
+from grader.run.sandbox import UNSAFE
 from grader.scoring.score import CriterionScore, ScoredResult
 
 AUDIENCES = ("student", "instructor")
@@ -56,7 +57,12 @@ def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
     return [(line, i == last) for i, line in enumerate(lines[start:end], start)], f"the output around the error (lines {start + 1}-{end})"
 
 
-def _baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
+def unsafe(scored: ScoredResult) -> bool:
+    """Whether the run was graded without the sandbox (--unsafe-no-sandbox)."""
+    return scored.result.environment.get("sandbox") == UNSAFE
+
+
+def split_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
     """The split's own majority-class baseline, measured on its labels with the adapter; a result
     from before that was recorded falls back to the calibration's, which is validation's only."""
     value = scored.result.measurements.get(f"{split}_majority_{metric}")
@@ -75,7 +81,7 @@ def _metric_rows(scored: ScoredResult, instructor: bool) -> list[dict]:
             value = r.measurements.get(f"{split}_{metric}")
             if value is None:
                 continue
-            baseline = _baseline(scored, split, metric)
+            baseline = split_baseline(scored, split, metric)
             reaches = standard is not None and standard.thresholds.reached(metric, value)
             rows.append(
                 {
@@ -148,6 +154,7 @@ def view(scored: ScoredResult, audience: str) -> dict:
         "criteria": shown,
         "informational": informational,
         "banner": banner(scored),
+        "unsafe": UNSAFE if unsafe(scored) else "",
         "metric_legend": charts.metric_legend() if metric_rows else None,
         "withheld": {"count": len(withheld), "score": sum(c.score for c in withheld), "max_score": sum(c.max_score for c in withheld)},
         "unscored": unscored,

@@ -14,13 +14,6 @@ from grader.scoring.score import CriterionScore, Late, ScoredResult
 FILE = "scored.json"
 
 
-def save(scored: ScoredResult, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILE
-    path.write_text(dumps(scored))
-    return path
-
-
 def dumps(scored: ScoredResult) -> str:
     return json.dumps(scored.to_dict(), indent=2, default=str) + "\n"
 

@@ -14,14 +14,15 @@ from grader.evidence import adapter as adapter_io
 from grader.evidence.record import ADAPTER_DIR
 from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
-from grader.outputs.files import ERROR_FILE, EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY
-from grader.outputs.report import environment
+from grader.outputs.atomic import write_text
+from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
+from grader.outputs.report import environment, split_baseline, unsafe
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
 
 BINS = 10
 NOT_GRADED = "could not grade"
-STATUS_ORDER = ("passed", "failed", "could not judge", NOT_GRADED, "not graded", "interrupted", "no results")
+STATUS_ORDER = ("passed", "failed", "could not judge", NOT_GRADED, "not graded", "no results")
 
 
 @dataclass
@@ -50,14 +51,13 @@ def collect(folders: list[Path]) -> list[Row]:
     rows = []
     for folder in folders:
         folder = Path(folder)
-        error = folder / ERROR_FILE
-        if error.is_file():  # written by a batch run that could not grade this student
-            rows.append(Row(folder, folder.name, None, (error.read_text(errors="replace").strip().splitlines() or [""])[0], NOT_GRADED))
+        reason = read_error(folder)
+        if reason is not None:  # written by a batch run that could not grade this student
+            rows.append(Row(folder, folder.name, None, reason, NOT_GRADED))
             continue
         try:
             scored = store.load(folder)
-            unsafe = scored.result.environment.get("sandbox") == UNSAFE
-            rows.append(Row(folder, gradebook.student_name(scored), scored, UNSAFE if unsafe else ""))
+            rows.append(Row(folder, gradebook.student_name(scored), scored, UNSAFE if unsafe(scored) else ""))
         except Exception as exc:  # reported in its row, never raised: the rest of the class still renders
             rows.append(Row(folder, folder.name, None, f"{type(exc).__name__}: {exc}"))
     return rows
@@ -105,9 +105,7 @@ def _accuracy_chart(rows: list[Row]):
             continue
         standard = row.scored.result.standard
         threshold = standard.thresholds.accuracy if standard else None
-        baseline = row.measurement("validation_majority_accuracy")
-        if baseline is None and standard and standard.majority_baseline:
-            baseline = standard.majority_baseline.accuracy
+        baseline = split_baseline(row.scored, "validation", "accuracy")
         reached = standard is not None and standard.thresholds.reached("accuracy", value)
         colour = charts.STANDING_COLOURS[charts.standing(reached, float(value), baseline)]
         bars.append((row.student, float(value), colour, threshold, baseline))
@@ -205,9 +203,7 @@ def write(
                 row.scored, row.state, row.problem = None, known.status, known.problem
     html = environment().get_template("summary.html.j2").render(**view(rows, out_dir))
     path = out_dir / SUMMARY
-    temporary = path.with_name(f".{SUMMARY}.tmp")
-    temporary.write_text(html, encoding="utf-8", errors="backslashreplace")
-    temporary.replace(path)
+    write_text(path, html)
     book = []
     for row in rows:
         known = roster.get(row.folder)

@@ -42,6 +42,20 @@ def show(value) -> str:
     return str(value)
 
 
+def one_line(text, limit: int) -> str:
+    """Every run of white space (line breaks too) as one space, cut at `limit` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def reason(c: CriterionScore) -> str:
+    """The message, then the expected and measured values when the check has them."""
+    text = c.message
+    if c.expected is not None or c.measured is not None:
+        text += f" (expected {c.expected}, measured {c.measured})"
+    return text
+
+
 def lost_points(c: CriterionScore) -> bool:
     return c.score < c.max_score
 

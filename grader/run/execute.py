@@ -46,7 +46,6 @@ class RunOutcome:
     probe_dir: Path  # the probe's record, as received by the grader
     notebook_dir: Path | None = None
     record: runner.RunRecord | None = None
-    layout: Layout | None = None  # maps the paths the run named to the host's
 
 
 def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
@@ -54,7 +53,7 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     profile's limits only when the request is unsafe. `private` is the grading's private area."""
     profile = request.profile
     layout = Layout.for_run(private, ws.root, request.model_dir, SITE_DIR, LAUNCH_DIR, sandboxed=not request.unsafe)
-    outcome = RunOutcome(layout.host["output"], request.probe_records, layout=layout)
+    outcome = RunOutcome(layout.host["output"], request.probe_records)
     if not ws.entry:
         return outcome
     files = data.write_student_copy(request.mrpc_dir, layout.host["data"], profile.train_limit)

@@ -101,7 +101,7 @@ def interpreter_dirs(python: str) -> tuple[str, list[str]]:
     dirs = [str(called.parent.parent), str(Path(os.path.realpath(called)).parent.parent), *_search_path(str(called))]
     shown: list[str] = []
     for d in dict.fromkeys(dirs):
-        if any(d == s or d.startswith(s + "/") for s in (*SYSTEM_DIRS, *shown)) or (Path(d) / "grader" / "pipeline.py").exists():
+        if _within(d, (*SYSTEM_DIRS, *shown)) or (Path(d) / "grader" / "pipeline.py").exists():
             continue
         shown.append(d)
     return str(called), shown
@@ -193,6 +193,11 @@ class Jail:
         }
 
 
+def _within(path: str, folders) -> bool:
+    """Whether `path` is one of `folders` or lies below one."""
+    return any(path == folder or path.startswith(folder + "/") for folder in folders)
+
+
 def _open_parents(destinations) -> list[str]:
     """Make the folders above the mount points first, 0755: bubblewrap would make them 0700,
     closed to the run's uid."""
@@ -219,7 +224,7 @@ def runtime_dirs(kind: str) -> list[str]:
     found = []
     for path in filter(None, named):
         real = os.path.realpath(path)
-        if os.path.isdir(real) and not any(real == d or real.startswith(d + "/") for d in SYSTEM_DIRS):
+        if os.path.isdir(real) and not _within(real, SYSTEM_DIRS):
             found.append(real)
     return [p for p in dict.fromkeys(found) if not any(p.startswith(q + "/") for q in found)]
 

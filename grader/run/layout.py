@@ -1,5 +1,5 @@
 """Where each thing of a run lies on the host and where the run sees it: the one place that maps
-paths between the two sides.
+a host path to the run's view of it.
 
 Inside the sandbox the run sees the ModelArts notebook's paths (course notebooks write to
 /home/ma-user/work and its home unchanged) and the grader's files under /opt/grader. Without a
@@ -68,17 +68,6 @@ class Layout:
             if path == host or path.is_relative_to(host):
                 return str(PurePosixPath(PLACES[name][0]) / path.relative_to(host))
         return str(path)
-
-    def to_host(self, path: str) -> Path | None:
-        """A path the run named (a save directory, a notebook), where it lies on the host; None
-        when it lies nowhere the grader can read back (the run's view of something else)."""
-        if not self.sandboxed:
-            return Path(path)
-        inside = PurePosixPath(path)
-        for name, (place, _) in sorted(PLACES.items(), key=lambda item: -len(str(item[1][0]))):
-            if inside == place or inside.is_relative_to(place):
-                return self.host[name] / inside.relative_to(place)
-        return None
 
     def binds(self) -> list[tuple[str, str, bool]]:
         """(host, inside, writable) for bubblewrap, parents before children."""

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.run.launch import NOTEBOOK_RUNNER
-
 RECORD, EXECUTED = "notebook.json", "executed.ipynb"
 
 
-def command(python: str, notebook: str, folder: str, runner: str = str(NOTEBOOK_RUNNER)) -> list[str]:
-    """Run `notebook`, writing its record and executed copy into `folder`; all three paths as the
-    run sees them."""
+def command(python: str, notebook: str, folder: str, runner: str) -> list[str]:
+    """`runner` (launch/notebook_runner.py) runs `notebook`, writing its record and executed copy
+    into `folder`; every path as the run sees it."""
     return [python, runner, notebook, f"{folder}/{RECORD}", f"{folder}/{EXECUTED}"]
 
 

@@ -47,11 +47,9 @@ def mapping(files: dict[str, str]) -> dict:
     return {"datasets": datasets, "metrics": metrics}
 
 
-def prepare(
-    folder: Path, hf_home: Path, hub_names: tuple[str, ...], model_dir: Path, files: dict[str, str], seen_at=None
-) -> dict[str, str]:
+def prepare(folder: Path, hf_home: Path, hub_names: tuple[str, ...], model_dir: Path, files: dict[str, str], seen_at) -> dict[str, str]:
     """Write both; return the variables the student's process needs. `files` are where the run
-    sees the data; `seen_at(path)` says where it sees a host path (default: the same)."""
+    sees the data; `seen_at(path)` says where it sees a host path."""
     hub_cache(hf_home / "hub", hub_names, model_dir, seen_at(model_dir.resolve()))
     path = folder / "offline-map.json"
     path.write_text(json.dumps(mapping(files), indent=2))

@@ -4,8 +4,8 @@ Python process of the run connects to, read by the grader as the run goes.
 A file the run can write could be deleted and forged after the fact; what was sent over a
 connection is already on the grader's side, in a folder the run cannot reach. Each connection is
 kept in its own file, probe-PID-N.jsonl, named by the peer's pid as the kernel reports it
-(SO_PEERCRED, as the process knows itself in the
-sandbox's PID namespace), so the reader can tell a record that claims another process's pid. Sizes are bounded.
+(SO_PEERCRED, as the process knows itself in the sandbox's PID namespace), so the reader can
+tell a record that claims another process's pid. Sizes are bounded.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from grader import cli
 from grader.checks import registry
 from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED
-from grader.course import calibration, profiles
+from grader.course import profiles
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
 from grader.outputs import gradescope, report
@@ -18,11 +18,6 @@ from grader.run.runner import RunRecord
 from grader.scoring import rubric
 from grader.scoring.score import score
 from tests.helpers import SUBMISSIONS
-
-
-@pytest.fixture
-def large_calibration():
-    return calibration.load_for("roberta-large")
 
 
 def evidence(tmp_path, evaluation=None, error=None, exit_code=0, timed_out=False):

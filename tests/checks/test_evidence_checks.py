@@ -22,11 +22,6 @@ from grader.scoring import rubric
 from grader.scoring.score import score
 
 
-@pytest.fixture
-def large_calibration():
-    return calibration.load_for("roberta-large")
-
-
 def run_check(check_id, findings, cal=None):
     return registry.REGISTRY[check_id].run(findings, cal or calibration.load_for("roberta-large"))
 

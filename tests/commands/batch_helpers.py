@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, process_state
 
 # Records its start and end on stdout (the evidence keeps it); waits while `wait` is in its folder.
 SLEEPER = """
@@ -102,9 +102,8 @@ def carrying_any(tokens: list[str]) -> list[int]:
         if entry.name.isdigit():
             try:
                 environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
-                state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if state != "Z" and needles & set(environ):
+            if process_state(entry.name) not in (None, "Z") and needles & set(environ):
                 found.append(int(entry.name))
     return found

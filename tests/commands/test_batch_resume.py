@@ -5,7 +5,6 @@ outlives it, and no private copy is left behind."""
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from tests.commands.batch_helpers import (
@@ -19,15 +18,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.helpers import wait_for
 
 
 def test_kill_9_then_the_same_command_resumes(tmp_path):

@@ -11,7 +11,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from grader.evidence import adapter, collect, evaluation
 from grader.evidence.evaluator import TOKEN_ENV, AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.record import Evidence
 from grader.run import devices
-from tests.helpers import ROOT
+from tests.helpers import ROOT, alive, wait_for
 
 TEST_PAIRS = 48  # of the held-out split: enough rows for both classes, quick on the CPU
 HEAD = "base_model.model.classifier.modules_to_save.default"
@@ -130,14 +129,6 @@ def test_a_dead_evaluator_leaves_grading_to_a_fresh_evaluation_that_says_so(smal
     assert not evaluator.address.parent.exists()  # its folder (socket, log) is gone with it
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in state  # a zombie nobody reaps has exited
-
-
 def test_an_evaluator_does_not_outlive_the_grader_that_started_it(small_profile, tiny_model_dir, mrpc_dir, tmp_path):
     """The grader killed (no close()): its evaluator exits and removes its folder, socket and log."""
     script = (
@@ -153,7 +144,4 @@ def test_an_evaluator_does_not_outlive_the_grader_that_started_it(small_profile,
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", script, given], capture_output=True, text=True, timeout=60, env=env)
     pid, address = done.stdout.split()
-    deadline = time.monotonic() + 30
-    while (_running(int(pid)) or Path(address).parent.exists()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _running(int(pid)) and not Path(address).parent.exists()
+    wait_for(lambda: not alive(int(pid)) and not Path(address).parent.exists(), 30, "the evaluator to exit and remove its folder", poll=0.1)

@@ -13,27 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, FAILED, PASSED
-from grader.course import calibration, profiles
-from grader.evidence.findings import Findings
-from grader.evidence.record import Evidence
 from grader.outputs import classroom, files, markdown
 from grader.scoring import rubric
 from grader.scoring import score as scoring
+from tests.helpers import judged, rubric_file
 from tests.outputs.classroom_reporter import decode_output, read
 
 DEADLINE = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    profile = profiles.load("tiny")
-    return profile, calibration.load_for(profile.name)
-
-
-def judged(folder, tiny):
-    return judge(Findings.load(Evidence.load(folder / "evidence")), tiny[1], tiny[0], 12.5)
 
 
 def reporter_reading(scored, tmp_path, name="out"):
@@ -51,12 +38,6 @@ def assert_reads_as_the_grader(scored, reading):
     for c in scored.criteria:
         if scored.released(c) and c.status != PASSED and c.max_score > 0:
             assert " ".join(c.message.split())[:200] in log, f"{c.check}: its reason is not in the log"
-
-
-def rubric_file(tmp_path, text: str):
-    path = tmp_path / "rubric.yaml"
-    path.write_text(text)
-    return rubric.load(path)
 
 
 def test_a_pass_and_a_crash_read_as_their_scores(graded, tiny, tmp_path):

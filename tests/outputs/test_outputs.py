@@ -12,14 +12,11 @@ import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, PASSED, Check
-from grader.course import calibration, profiles
-from grader.evidence.findings import Findings
-from grader.evidence.record import Evidence
 from grader.outputs import classroom, files, gradebook
 from grader.scoring import rubric
 from grader.scoring import score as scoring
+from tests.helpers import judged
 
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 GRADESCOPE = {  # https://gradescope-autograders.readthedocs.io/en/latest/specs/ (results.json)
@@ -96,16 +93,6 @@ def hidden_shown(text: str) -> list[str]:
     """The hidden details a text contains: the test numbers in any printed form, and the texts."""
     numbers = [f"{v:.4f}" if f"{v:.4f}" in text else repr(v) for v in (TEST_ACCURACY, TEST_F1) if f"{v:.4f}" in text or repr(v) in text]
     return numbers + [marker for marker in HIDDEN_TEXT if marker in text]
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    profile = profiles.load("tiny")
-    return profile, calibration.load_for(profile.name)
-
-
-def judged(folder, tiny):
-    return judge(Findings.load(Evidence.load(folder / "evidence")), tiny[1], tiny[0], 12.5)
 
 
 def write(scored, folder):

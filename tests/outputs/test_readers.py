@@ -11,32 +11,13 @@ from dataclasses import replace
 import pytest
 from junitparser import JUnitXml
 
-from grader.checks.judge import judge
 from grader.checks.judgement import FAILED, PASSED
-from grader.course import calibration, profiles
-from grader.evidence.findings import Findings
-from grader.evidence.record import Evidence
 from grader.outputs import files, gradescope, junit
 from grader.scoring import rubric
 from grader.scoring import score as scoring
+from tests.helpers import judged, rubric_file
 
 HOSTILE = "\x1b[31;1mValueError\x1b[0m: bad\x00 label \x07\x08\x0b\x0c\x1b]0;title\x07\x7f\x85 end \ud800"
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    profile = profiles.load("tiny")
-    return profile, calibration.load_for(profile.name)
-
-
-def judged(folder, tiny):
-    return judge(Findings.load(Evidence.load(folder / "evidence")), tiny[1], tiny[0], 12.5)
-
-
-def rubric_file(tmp_path, text: str) -> rubric.Rubric:
-    path = tmp_path / "r.yaml"
-    path.write_text(text)
-    return rubric.load(path)
 
 
 def test_students_keep_their_total_unless_the_rubric_hides_points(graded, tiny, tmp_path):

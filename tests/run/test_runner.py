@@ -1,19 +1,9 @@
-import os
 import sys
 import time
 from pathlib import Path
 
 from grader.run import environment, runner
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purposes
-    with open(f"/proc/{pid}/stat") as handle:
-        return handle.read().split(")")[-1].split()[0] != "Z"
+from tests.helpers import alive, wait_for
 
 
 def test_budget_ends_the_script_and_the_processes_it_started(tmp_path):
@@ -32,10 +22,8 @@ def test_budget_ends_the_script_and_the_processes_it_started(tmp_path):
     assert record.timed_out and record.exit_code is None
     assert time.monotonic() - started < 3 + runner.GRACE_SECONDS + 5
     child = int(pidfile.read_text())
-    deadline = time.monotonic() + 5  # SIGKILL is delivered asynchronously
-    while _alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child)  # it ignored SIGTERM, so SIGKILL ended it
+    # it ignored SIGTERM, so SIGKILL ended it (delivered asynchronously)
+    wait_for(lambda: not alive(child), 5, "the child that ignored SIGTERM to die", poll=0.05)
 
 
 def test_student_environment_is_scrubbed_and_offline(tmp_path, monkeypatch):

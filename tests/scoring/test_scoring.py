@@ -10,15 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader import cli
-from grader.checks.judge import judge
 from grader.checks.judgement import ERROR, FAILED, NOT_RUN
-from grader.course import calibration, profiles
+from grader.course import calibration
 from grader.evidence import adapter as adapter_io
-from grader.evidence.findings import Findings
-from grader.evidence.record import Evidence
 from grader.outputs import store
 from grader.scoring import rubric
 from grader.scoring import score as scoring
+from tests import helpers
 from tests.helpers import SUBMISSIONS
 
 DEADLINE = datetime(2026, 12, 1, 23, 59, tzinfo=timezone(timedelta(hours=8)))
@@ -28,12 +26,6 @@ def write_rubric(tmp_path, criteria: str, extra: str = "", name: str = "r.yaml")
     path = tmp_path / name
     path.write_text(f"name: Test rubric\n{extra}criteria:\n{criteria}")
     return rubric.load(path)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    profile = profiles.load("tiny")
-    return profile, calibration.load_for(profile.name)
 
 
 def judged(folder, tiny, counting_metrics=False, threshold_shift=0.0):
@@ -47,7 +39,7 @@ def judged(folder, tiny, counting_metrics=False, threshold_shift=0.0):
                 t, informational=False, accuracy=round(t.accuracy + threshold_shift, 4), f1=round(t.f1 + threshold_shift, 4)
             ),
         )
-    return judge(Findings.load(Evidence.load(folder / "evidence")), calib, profile, 1.0)
+    return helpers.judged(folder, (profile, calib), seconds=1.0)
 
 
 def metric_rubric(tmp_path, floor, target, points=6):
