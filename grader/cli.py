@@ -5,7 +5,6 @@ reference). One exit-status table for every command: commands/arguments.py EXIT_
 from __future__ import annotations
 
 import difflib
-import re
 import sys
 import tempfile
 import traceback
@@ -20,11 +19,11 @@ from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import LOGS_DIR
 from grader.intake import submitted
 from grader.intake.handed_in import RESULTS_FOLDER
+from grader.intake.sources import REMOTE_PREFIXES
 from grader.outputs import files, summary
 from grader.scoring import rubric as rubric_io
 
 DEFAULT_COMMAND = "run"
-URL = re.compile(r"^(https?://|ssh://|git@|file://)|\.git$")
 
 
 def _with_command(parser: Parser, argv: list[str]) -> list[str]:
@@ -32,7 +31,12 @@ def _with_command(parser: Parser, argv: list[str]) -> list[str]:
     if not argv or argv[0] in HANDLERS or argv[0] in ("-h", "--help", "--version"):
         return argv
     first = argv[0]
-    if not first.startswith("-") and not Path(first).expanduser().exists() and not URL.search(first):
+    if (
+        not first.startswith("-")
+        and not Path(first).expanduser().exists()
+        and not first.startswith(REMOTE_PREFIXES)
+        and not first.endswith(".git")
+    ):
         hint = difflib.get_close_matches(first, list(HANDLERS), n=1, cutoff=0.6)
         if hint:
             parser.error(f"unknown command {first!r}; did you mean `grade {hint[0]}`? (commands: {', '.join(HANDLERS)})")

@@ -130,7 +130,7 @@ def run_and_measure(
     python = environment.interpreter(options.python, profile)
     if not options.unsafe_no_sandbox:
         require_sandbox()
-    disk = environment.sandbox_for(profile, device, options.unsafe_no_sandbox).disk_bytes
+    disk = environment.sandbox_for(profile, device).disk_bytes
     own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
     try:
         with private_area.private_area("grade-", disk) as private:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import CannotGrade
+from grader.intake.sources import REMOTE_PREFIXES
 from grader.outputs import gradebook
 
 REQUIRED = ("student", "submission")
 OPTIONAL = ("ref", "before", "submitted_at")
 RESERVED = ("status", "problem", *gradebook.FIXED)  # columns the class gradebook writes itself
-REMOTE = re.compile(r"^(https?://|ssh://|git@|file://)")  # fetched by git, not a path on this machine
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def folder_name(student: str) -> str:
 
 def resolve_submission(text: str, roster_dir: Path) -> str:
     """A URL stays as it is; a relative path is taken from the roster's folder."""
-    if REMOTE.match(text):
+    if text.startswith(REMOTE_PREFIXES):  # fetched by git, not a path on this machine
         return text
     path = Path(text).expanduser()
     return str(path if path.is_absolute() else (roster_dir / path).absolute())

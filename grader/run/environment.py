@@ -73,7 +73,7 @@ def interpreter(chosen: str | None, profile: Profile) -> str:
     return chosen if Path(chosen).is_absolute() else found
 
 
-def sandbox_for(profile: Profile, device: Device, unsafe: bool) -> sandbox.Sandbox:
+def sandbox_for(profile: Profile, device: Device) -> sandbox.Sandbox:
     """The profile's [sandbox] settings; device runtimes reserve address space, so no memory cap on them."""
     cfg, default, gib = profile.sandbox, sandbox.Sandbox(), sandbox.GiB
     memory = int(cfg.memory_gb * gib) if cfg.memory_gb is not None else default.memory_bytes
@@ -85,5 +85,4 @@ def sandbox_for(profile: Profile, device: Device, unsafe: bool) -> sandbox.Sandb
         open_files=cfg.open_files if cfg.open_files is not None else default.open_files,
         output_bytes=int(cfg.output_mb * 1024**2) if cfg.output_mb is not None else default.output_bytes,
         isolate_network=cfg.isolate_network,
-        unsafe=unsafe,
     )

@@ -67,7 +67,7 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     channel = ProbeChannel(layout.host["control"] / "probe.sock", request.probe_records)
     env[SOCKET_ENV] = layout.to_inside(channel.path)
     env.update(request.extra_env)
-    box = environment.sandbox_for(profile, request.device, request.unsafe)
+    box = environment.sandbox_for(profile, request.device)
     python, cell = request.python, None
     if not request.unsafe:
         python, readable = jail.interpreter_dirs(request.python)

@@ -33,7 +33,6 @@ class Sandbox:
     open_files: int = 8192  # RLIMIT_NOFILE
     output_bytes: int = 20 * 1024**2  # stdout and stderr are each kept up to this size
     isolate_network: bool = True
-    unsafe: bool = False  # no sandbox: these limits only (--unsafe-no-sandbox)
 
     def limits(self, dedicated_user: bool) -> dict[str, int]:
         """The resource limits to set before the run starts. The process count binds a dedicated

@@ -83,7 +83,11 @@ def test_roster_paths_are_relative_to_the_roster_and_its_own_columns_are_kept(tm
     submission(folder / "work", "amy")
     path = write_roster(
         folder / "roster.csv",
-        [("Amy", "work/amy", "s1", "amy@uni.edu"), ("Remote", "https://example.org/r.git", "s2", "r@uni.edu")],
+        [
+            ("Amy", "work/amy", "s1", "amy@uni.edu"),
+            ("Remote", "https://example.org/r.git", "s2", "r@uni.edu"),
+            ("Git", "git://example.org/g", "s3", "g@uni.edu"),
+        ],
         ("student", "submission", "id", "email"),
     )
     monkeypatch.chdir(tmp_path)  # not the roster's folder
@@ -91,6 +95,7 @@ def test_roster_paths_are_relative_to_the_roster_and_its_own_columns_are_kept(tm
     assert extra == ["id", "email"]
     assert entries[0].submission == str(folder / "work" / "amy") and entries[0].extra == {"id": "s1", "email": "amy@uni.edu"}
     assert entries[1].submission == "https://example.org/r.git"
+    assert entries[2].submission == "git://example.org/g"  # every URL git fetches stays a URL
 
 
 def test_slots_one_per_device_and_none_the_machine_lacks(tmp_path, monkeypatch):
