@@ -30,6 +30,7 @@ from grader.paths import CHECKOUT_HOME
 from grader.run import devices, sandbox
 
 PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
+STOPPED = "stopped before it finished"  # the problem of an attempt the batch was stopped during
 STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
 
 
@@ -134,7 +135,7 @@ def grade_one(
         stray = sandbox.end_attempt(token, grace=2.0)  # nothing of the attempt outlives it
         shutil.rmtree(work, ignore_errors=True)
     if stopped:
-        return Outcome(ledger.INTERRUPTED, "stopped before it finished", stray_processes=stray)
+        return Outcome(ledger.INTERRUPTED, STOPPED, stray_processes=stray)
     outcome = read_outcome(out, worker.returncode, log)
     outcome.stray_processes = stray
     return outcome

@@ -128,7 +128,7 @@ def run_ray(batch: Batch, slot: Slot, address: str | None, display: Display, res
         display.say(f"stopping: ending the {len(pending)} running grading(s) ...")
         for folder, shown, actor in pending.values():
             ray.kill(actor)  # the actor's process dies; its grading worker sees that, ends the run and cleans up
-            outcome = attempt.Outcome(ledger.INTERRUPTED, "stopped before it finished")
+            outcome = attempt.Outcome(ledger.INTERRUPTED, attempt.STOPPED)
             record(batch, folder, outcome)
             display.finished(batch.entry(folder).student, shown, outcome)
         raise Interrupted from None
@@ -155,7 +155,7 @@ def _finish(batch: Batch, folder: str, ref, shown: str, display: Display, ray) -
         batch.book.update(folder, slot=f"ray {node}")
     except Exception as exc:  # the actor failed (a node lost, an error of Ray): recorded, the class goes on
         alive = not isinstance(exc, ray.exceptions.RayActorError)
-        outcome = attempt.Outcome(ledger.NOT_GRADED, f"grader error: the Ray actor failed: {type(exc).__name__}: {exc}")
+        outcome = attempt.Outcome(ledger.NOT_GRADED, f"{ledger.GRADER_ERROR}: the Ray actor failed: {type(exc).__name__}: {exc}")
     record(batch, folder, outcome)
     display.finished(batch.entry(folder).student, shown, outcome)
     return alive
