@@ -127,3 +127,35 @@ def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, clu
     while carrying_any(tokens) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert tokens and carrying_any(tokens) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path, cluster):
+    subs = tmp_path / "subs"
+    submission(subs, "long", seconds=120)
+    submission(subs, "b", seconds=1)
+    path = write_roster(tmp_path / "roster.csv", [("Long", "subs/long"), ("B", "subs/b")])
+    out = tmp_path / "class"
+    command = batch_command(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
+    batch = subprocess.Popen(command, env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (students(out).get("B") or {}).get("state") != "graded" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _actor_grading("Long") is not None, "the long student's grading is not running"
+        batch.send_signal(signal.SIGINT)
+        stdout, stderr = batch.communicate(timeout=120)
+    finally:
+        batch.kill()
+    assert batch.returncode == 130 and "run the same command again to resume" in stdout, stdout + stderr
+    rows = students(out)
+    assert (rows["Long"]["state"], rows["B"]["state"]) == ("interrupted", "graded")
+    tokens = [a["token"] for a in attempts(out) if a["folder"] == rows["Long"]["folder"]]
+    deadline = time.monotonic() + 30
+    while carrying_any(tokens) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert tokens and carrying_any(tokens) == [], "the stopped grading left processes running"
+    (subs / "long" / "train.py").write_text("print('handed in again')\n")
+    again = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
+    assert "1 to grade" in again.stdout, again.stdout + again.stderr
+    assert students(out)["Long"]["state"] == "graded" and students(out)["B"]["attempts"] == 1
