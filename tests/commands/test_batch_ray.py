@@ -33,11 +33,12 @@ from tests.helpers import ROOT
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster():
-    """A local Ray instance with 2 CPUs and 2 stand-in NPUs, started as the README starts one (`ray
-    start --head`), in processes of its own: importing ray here would load its protobuf into this
-    test process before MindSpore's, which then cannot load its own. Its workers import this checkout."""
+    """One local Ray instance for this module's tests (each batch's actors end with it), with 2
+    CPUs and 2 stand-in NPUs, started as the README starts one (`ray start --head`), in processes
+    of its own: importing ray here would load its protobuf into this test process before
+    MindSpore's, which then cannot load its own. Its workers import this checkout."""
     assert RAY is not None, "ray is in requirements.lock: install it (pip install --no-deps .[cluster]) to test the Ray executor"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
