@@ -68,6 +68,7 @@ class ProbeChannel:
         except OSError:
             pass
         self._server.close()
+        self._acceptor.join(JOIN_SECONDS)  # no reader is added after this
         for reader in list(self._readers):
             reader.join(JOIN_SECONDS)
         for connection in self._connections:
@@ -86,8 +87,8 @@ class ProbeChannel:
                 return
             self._connections.append(connection)
             reader = threading.Thread(target=self._read, args=(connection,), daemon=True)
+            reader.start()  # listed only once started: close() may be joining the list meanwhile
             self._readers.append(reader)
-            reader.start()
 
     def _read(self, connection: socket.socket) -> None:
         pid, _uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
