@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_for
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
@@ -111,10 +110,7 @@ def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, clu
     out = tmp_path / "class"
     batch = subprocess.Popen(batch_command(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU"), env=batch_env())
     try:
-        deadline = time.monotonic() + 120
-        while (actor := _actor_grading("Long")) is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert actor is not None, "the long student's grading never started"
+        actor = wait_for(lambda: _actor_grading("Long"), 120, "the long student's grading to start")
         os.kill(actor, signal.SIGKILL)  # its node lost, as far as the batch can tell
         assert batch.wait(timeout=240) == 1
     finally:
@@ -124,10 +120,7 @@ def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, clu
     assert {n: rows[n]["state"] for n in ("B", "C", "D")} == {"B": "graded", "C": "graded", "D": "graded"}
     # the dead actor's grading worker saw its parent go, ended the run and left nothing running
     tokens = [a["token"] for a in attempts(out) if a["folder"] == rows["Long"]["folder"]]
-    deadline = time.monotonic() + 30
-    while carrying_any(tokens) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert tokens and carrying_any(tokens) == []
+    assert tokens and wait_for(lambda: carrying_any(tokens) == [], 30, "the dead actor's grading to leave no process")
 
 
 @pytest.mark.slow
@@ -140,9 +133,7 @@ def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path,
     command = batch_command(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
     batch = subprocess.Popen(command, env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while (students(out).get("B") or {}).get("state") != "graded" and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_for(lambda: (students(out).get("B") or {}).get("state") == "graded", 120, "B to be graded")
         assert _actor_grading("Long") is not None, "the long student's grading is not running"
         batch.send_signal(signal.SIGINT)
         stdout, stderr = batch.communicate(timeout=120)
@@ -152,10 +143,7 @@ def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path,
     rows = students(out)
     assert (rows["Long"]["state"], rows["B"]["state"]) == ("interrupted", "graded")
     tokens = [a["token"] for a in attempts(out) if a["folder"] == rows["Long"]["folder"]]
-    deadline = time.monotonic() + 30
-    while carrying_any(tokens) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert tokens and carrying_any(tokens) == [], "the stopped grading left processes running"
+    assert tokens and wait_for(lambda: carrying_any(tokens) == [], 30, "the stopped grading to leave no process")
     (subs / "long" / "train.py").write_text("print('handed in again')\n")
     again = run_batch(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
     assert "1 to grade" in again.stdout, again.stdout + again.stderr
