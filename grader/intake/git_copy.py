@@ -268,9 +268,8 @@ def _copy_refs(student_git: Path, dest: Path, budget: _Budget) -> None:
         kept = []
         for line in _read(student_git / "packed-refs", "packed-refs", budget).decode("ascii", "replace").splitlines():
             sha, _, name = line.partition(" ")
-            if line.startswith("#") or (line.startswith("^") and HEX.fullmatch(line[1:])):
-                kept.append(line)
-            elif HEX.fullmatch(sha) and _valid_ref(name):
+            header_or_peeled = line.startswith("#") or (line.startswith("^") and HEX.fullmatch(line[1:]))
+            if header_or_peeled or (HEX.fullmatch(sha) and _valid_ref(name)):
                 kept.append(line)
             elif line.strip():
                 raise Unsafe(f"packed-refs in its git repository holds a malformed line {line[:80]!r}")

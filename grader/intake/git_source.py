@@ -104,7 +104,8 @@ def choose_commit(repository: Path, ref: str | None, deadline: datetime | None) 
             sha = done.stdout.decode().strip()
             break
     else:
-        raise Unsafe(f"the repository has no branch, tag or commit {ref!r}" if ref else "the repository has no commit on its default branch")
+        named = f"branch, tag or commit {ref!r}" if ref else "commit on its default branch"
+        raise Unsafe(f"the repository has no {named} (or that commit is not among its own objects)")
     if deadline is None:
         return sha
     before = git_copy.output(repository, "rev-list", "-1", f"--before={deadline.isoformat()}", sha, "--").strip()
