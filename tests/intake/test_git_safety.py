@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -292,3 +293,20 @@ def test_fetch_time_of_a_local_folder_is_unknown_with_the_reason(tmp_path):
     assert when is None and "was not fetched from a URL" in source
     assert submitted.determine(folder, None)[1].startswith("committer date of commit")
     assert submitted.determine(folder, "2026-01-02T00:00:00Z", None, submitted.FETCH) == ("2026-01-02T00:00:00+00:00", submitted.GIVEN)
+
+
+def test_a_committed_link_out_of_the_repository_refuses_the_commit(tmp_path):
+    student = new_repo(tmp_path / "student", "print('x')\n")
+    (student / "labels.jsonl").symlink_to("/etc/passwd")
+    git(student, "add", "labels.jsonl")
+    git(student, "commit", "-qm", "a link out")
+    done = helpers.grade(student, tmp_path / "out", "--ref", "main")
+    assert done.code == 1 and done.evidence["run"] is None
+    assert done.messages["run"].startswith("submission refused: commit ") and "labels.jsonl" in done.messages["run"]
+
+
+def test_a_fifo_among_the_refs_is_refused_without_waiting_on_it(tmp_path):
+    student = new_repo(tmp_path / "student", "print('x')\n")
+    os.mkfifo(student / ".git" / "refs" / "heads" / "stuck")
+    when, source = submitted.determine(student, None)
+    assert when is None and "refs/heads/stuck in its git repository is not a regular file" in source
