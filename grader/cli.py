@@ -55,7 +55,14 @@ def default_out(submission: str) -> Path:
 
 def _options(args, device: str | None) -> pipeline.RunOptions:
     return pipeline.RunOptions(
-        args.ref, args.before, device, args.device_ids, args.python, args.unsafe_no_sandbox, getattr(args, "student", None)
+        args.ref,
+        args.before,
+        device,
+        args.device_ids,
+        args.python,
+        args.unsafe_no_sandbox,
+        getattr(args, "student", None),
+        args.submitted_from,
     )
 
 
@@ -124,6 +131,7 @@ def _batch(args) -> int:
         args.unsafe_no_sandbox,
         str(rubric_io.resolve(args.rubric).absolute()),
         _when(args),
+        args.submitted_from,
     )
     out.mkdir(parents=True, exist_ok=True)
     with progress.library_output_to(out / progress.GRADER_LOG):  # library warnings of the batch's own process

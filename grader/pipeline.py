@@ -83,6 +83,7 @@ class RunOptions:
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
     unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
     student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
+    submitted_from: str = submitted.COMMIT  # the time a late penalty uses when none is given: commit or fetch
 
 
 EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
@@ -197,11 +198,8 @@ def grade(
     clock.phase("score", "checks and rubric")
     result = judge(findings, cal, profile, time.monotonic() - started)
     result.student = student or (options.student if options else None) or ""
-    source = findings.evidence.source or {}
-    if source.get("committed") and not submitted_at:  # a git source: the date of the commit graded
-        when, how = source["committed"], f"date of commit {source['commit'][:7]}"
-    else:
-        when, how = submitted.determine(submission, submitted_at)
+    use = options.submitted_from if options else submitted.COMMIT
+    when, how = submitted.determine(submission, submitted_at, findings.evidence.source, use)
     clock.finished()  # the phases end before the outputs are written, so that they can show them
     result.phases = clock.seconds
     return score_and_write(result, out_dir, rubric, when, how)

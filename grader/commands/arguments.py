@@ -74,6 +74,13 @@ def _run_options(parser: argparse.ArgumentParser, default_note: str) -> None:
         "--before", metavar="TIME", help="git: grade the last commit before this date-time (ISO 8601; local time without an offset)"
     )
     parser.add_argument(
+        "--submitted-from",
+        choices=("commit", "fetch"),
+        default="commit",
+        help="the time a late penalty uses when --submitted-at (or the roster's submitted_at) gives none: commit, the "
+        "committer date, which the student's machine sets (default); fetch, when the grader cloned the URL",
+    )
+    parser.add_argument(
         "--unsafe-no-sandbox",
         action="store_true",
         help="grade without the sandbox where bubblewrap cannot run (limits only; every output says so)",

@@ -59,6 +59,7 @@ class Job:
     rubric: str | None = None
     submitted_at: str | None = None
     evaluator: str | None = None  # the slot's long-lived evaluator (its socket); its token goes in the environment
+    submitted_from: str = "commit"  # when no time is given: the commit's date, or the URL's fetch time
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

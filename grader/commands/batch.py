@@ -49,6 +49,7 @@ class Settings:
     unsafe_no_sandbox: bool = False  # every run without the sandbox (the instructor's explicit choice)
     rubric: str | None = None
     submitted_at: str | None = None
+    submitted_from: str = "commit"  # when no time is given: the commit's date, or the URL's fetch time
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Batch:
             s.unsafe_no_sandbox,
             s.rubric,
             e.submitted_at or s.submitted_at,
+            submitted_from=s.submitted_from,
         )
 
     def begin(self, folder: str, slot: str, token: str, work: str) -> int:

@@ -1,7 +1,8 @@
 """The class roster: a CSV file with a header row, one student per row.
 
 Columns the grader reads: `student` and `submission` (a folder, script, notebook, zip or git
-repository, as for `grade`), and optionally `ref`, `before` and `submitted_at`, which override the
+repository, as for `grade`; a `file://` URL or a remote helper such as `ext::` is refused for
+that student, since a student may have typed the address), and optionally `ref`, `before` and `submitted_at`, which override the
 command line's for that student. Any other column (an id, an email) is the instructor's own and
 is carried through to the class gradebook. A local submission path is relative to the roster
 file, not to the current folder, so a roster works from wherever the batch is started.
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import CannotGrade
-from grader.intake.sources import REMOTE_PREFIXES
+from grader.intake import git_source
 from grader.outputs import gradebook
 
 REQUIRED = ("student", "submission")
@@ -44,8 +45,11 @@ def folder_name(student: str) -> str:
 
 
 def resolve_submission(text: str, roster_dir: Path) -> str:
-    """A URL stays as it is; a relative path is taken from the roster's folder."""
-    if text.startswith(REMOTE_PREFIXES):  # fetched by git, not a path on this machine
+    """An address (a URL, `user@host:path`, `transport::address`) stays as it is, so that the
+    grading of that student fetches it or refuses it with the reason (a `file://` URL or a remote
+    helper is refused then, for that student only); a relative path is taken from the roster's
+    folder: a path is the instructor's own copy of the submission."""
+    if git_source.looks_like_address(text):
         return text
     path = Path(text).expanduser()
     return str(path if path.is_absolute() else (roster_dir / path).absolute())

@@ -218,15 +218,17 @@ def _score_one(criterion: Criterion, check: Check | None, standard: Standard | N
 
 
 def late_penalty(policy: LatePolicy | None, submitted_at: str | None, source: str) -> Late:
-    """Days late are counted per started day after the deadline (and its grace period)."""
+    """Days late are counted per started day after the deadline (and its grace period). The
+    message says which time was used and where it came from (`source`, intake/submitted.py)."""
     if policy is None:
         return Late(submitted_at, source, message="no late policy")
     if submitted_at is None:
-        return Late(None, source, message="submission time unknown: no late penalty applied")
+        return Late(None, source, message=f"submission time unknown: no late penalty applied ({source})")
     moment = datetime.fromisoformat(submitted_at)
     over = moment - (policy.deadline + timedelta(minutes=policy.grace_minutes))
+    used = f"time used: {submitted_at}, {source}"
     if over <= timedelta(0):
-        return Late(submitted_at, source, message=f"on time (deadline {policy.deadline.isoformat()})")
+        return Late(submitted_at, source, message=f"on time (deadline {policy.deadline.isoformat()}; {used})")
     days = math.ceil(over / timedelta(days=1))
     percent = min(policy.cap_percent, days * policy.penalty_per_day_percent)
     capped = " (capped)" if percent < days * policy.penalty_per_day_percent else ""
@@ -235,7 +237,8 @@ def late_penalty(policy: LatePolicy | None, submitted_at: str | None, source: st
         source,
         days,
         percent,
-        f"{days} day{'s' if days != 1 else ''} late (deadline {policy.deadline.isoformat()}): -{percent:g}% of the earned score{capped}",
+        f"{days} day{'s' if days != 1 else ''} late (deadline {policy.deadline.isoformat()}; {used}): -{percent:g}% of the earned score"
+        + capped,
     )
 
 

@@ -131,7 +131,7 @@ def test_git_without_a_commit_before_the_deadline_says_when_the_first_was(tmp_pa
     with repo.config_writer() as cfg:
         cfg.set_value("user", "name", "Student").set_value("user", "email", "s@example.org")
     _commit(repo, "late", datetime(2025, 5, 2, 9, 0, tzinfo=UTC))
-    code, statuses, messages, _, _ = grade(f"file://{tmp_path / 'student-repo'}", tmp_path, "--before", "2025-05-01T00:00:00+00:00")
+    code, statuses, messages, _, _ = grade(str(tmp_path / "student-repo"), tmp_path, "--before", "2025-05-01T00:00:00+00:00")
     assert code == 1 and statuses["run"] == FAILED
     assert "no commit on the default branch before the deadline 2025-05-01T00:00:00+00:00" in messages["run"]
     assert "2025-05-02T09:00:00+00:00" in messages["run"]

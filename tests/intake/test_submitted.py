@@ -58,7 +58,7 @@ def test_the_submissions_own_repository_gives_its_last_commit(course_repo):
     commit(course_repo, {"README.md": "course, changed later\n"}, "2026-12-20T00:00:00+00:00")
     when, source = submitted.determine(folder, None)
     assert datetime.fromisoformat(when) == datetime(2026, 12, 3, 9, 30, tzinfo=timezone(timedelta(hours=8)))
-    assert source.startswith("date of commit ")
+    assert source.startswith("committer date of commit ") and "set by the student's machine" in source
     # a single file of that repository: the last commit touching the file
     when, _ = submitted.determine(folder / "train.py", None)
     assert datetime.fromisoformat(when) == datetime(2026, 12, 2, 9, 30, tzinfo=timezone(timedelta(hours=8)))
@@ -73,7 +73,7 @@ def test_a_broken_git_folder_does_not_fall_through_to_the_enclosing_repository(c
 
 
 def test_explicit_time_wins_and_must_carry_a_time_zone(course_repo):
-    assert submitted.determine(course_repo, "2026-12-03T00:00:00Z") == ("2026-12-03T00:00:00+00:00", "--submitted-at")
+    assert submitted.determine(course_repo, "2026-12-03T00:00:00Z") == ("2026-12-03T00:00:00+00:00", submitted.GIVEN)
     assert submitted.determine(course_repo / "nowhere.py", None)[0] is None
     with pytest.raises(Exception, match="time zone"):
         submitted.parse("2026-12-03 10:00")
