@@ -77,8 +77,9 @@ class Adapter:
 
 
 def find(listing: untrusted.Listing) -> list[PurePosixPath]:
-    """Folders (below the walked root) holding a regular adapter_config.json, newest first."""
-    configs = [e for e in listing.of_kind("file") if e.path.name == CONFIG]
+    """Folders (below the walked root) holding an adapter_config.json, newest first; one that is
+    a link, FIFO or device is found too, so that keep() can say why it is not taken."""
+    configs = [e for e in listing.entries if e.path.name == CONFIG and e.kind != "folder"]
     return [e.path.parent for e in sorted(configs, key=lambda e: e.mtime, reverse=True)]
 
 
@@ -152,7 +153,7 @@ def for_evaluation(adapter: Adapter, dest: Path) -> Path:
 
 def full_model_files(listing: untrusted.Listing) -> list[PurePosixPath]:
     """Weights files that are not an adapter's: a whole model saved instead of the adapter."""
-    configs = {e.path.parent for e in listing.of_kind("file") if e.path.name == CONFIG}
+    configs = {e.path.parent for e in listing.entries if e.path.name == CONFIG and e.kind != "folder"}
     named = [e for e in listing.entries if e.kind != "folder" and any(fnmatch(e.path.name, p) for p in FULL_MODEL_PATTERNS)]
     return [e.path for e in named if e.path.name != CKPT_WEIGHTS and e.path.parent not in configs][:MAX_DESCRIBED]
 
