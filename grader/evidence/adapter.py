@@ -3,30 +3,35 @@
 Adapters are found by their adapter_config.json, never by folder name (MindNLP 0.4 and 0.5
 build folder names from enums that print differently). Two weight formats are read:
 `adapter_model.safetensors` (MindNLP 0.5, Hugging Face PEFT) without importing the framework,
-and `adapter_model.ckpt` (MindNLP 0.4, a MindSpore checkpoint) with mindspore.load_checkpoint,
-its names mapped onto PEFT's. A full model saved where an adapter was expected is recognised.
+and `adapter_model.ckpt` (MindNLP 0.4, a MindSpore checkpoint) by weights_files, its names mapped
+onto PEFT's; neither framework's loader ever sees a student's file, and every file is read
+through intake.untrusted (no links, regular files only, sizes capped). A full model saved where an adapter was expected is recognised.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from grader.evidence import weights_files
 from grader.evidence.tensors import size
+from grader.intake import untrusted
 
 CONFIG = "adapter_config.json"
 WEIGHTS = "adapter_model.safetensors"
 CKPT_WEIGHTS = "adapter_model.ckpt"  # MindNLP 0.4
 UNSAFE_WEIGHTS = ("adapter_model.bin",)
 FULL_MODEL_PATTERNS = ("model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin", "pytorch_model-*.bin", "*.ckpt")
-MAX_ADAPTER_BYTES = 256 * 1024**2  # an IA3 adapter of RoBERTa-large is ~5 MB
+MAX_ADAPTER_BYTES = 64 * 1024**2  # an IA3 adapter of RoBERTa-large, with its head, is ~5 MB
+MAX_CONFIG_BYTES = 1024**2
+MAX_FULL_MODEL_BYTES = 64 * 1024**3  # described from the header only
+MAX_DESCRIBED = 20  # full-model files described
 SAFETENSORS_FORMAT, CKPT_FORMAT = "safetensors (MindNLP 0.5)", "MindSpore checkpoint (MindNLP 0.4)"
 
 
@@ -71,15 +76,11 @@ class Adapter:
         return int(sum(t.size for t in self.tensors.values()))
 
 
-def find(roots: list[Path]) -> list[Path]:
-    """Folders holding adapter_config.json under the roots, first root first, newest first."""
-    found: list[Path] = []
-    for root in roots:
-        if not root.is_dir():
-            continue
-        here = sorted((p.parent for p in root.rglob(CONFIG)), key=lambda d: (d / CONFIG).stat().st_mtime, reverse=True)
-        found += [d for d in here if d not in found]
-    return found
+def find(listing: untrusted.Listing) -> list[PurePosixPath]:
+    """Folders (below the walked root) holding an adapter_config.json, newest first; one that is
+    a link, FIFO or device is found too, so that keep() can say why it is not taken."""
+    configs = [e for e in listing.entries if e.path.name == CONFIG and e.kind != "folder"]
+    return [e.path.parent for e in sorted(configs, key=lambda e: e.mtime, reverse=True)]
 
 
 def peft_name(name: str) -> str:
@@ -91,40 +92,43 @@ def peft_name(name: str) -> str:
     return mapped if mapped.startswith("base_model.model.") else f"base_model.model.{mapped}"
 
 
-def read_ckpt(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    import mindspore
-
+def read_ckpt(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """A MindSpore checkpoint's tensors under PEFT's names, and the renames made."""
     tensors, renamed = {}, {}
-    for name, parameter in mindspore.load_checkpoint(str(path)).items():
+    for name, array in weights_files.read_ckpt(data).items():
         mapped = peft_name(name)
-        tensors[mapped] = parameter.asnumpy()
+        tensors[mapped] = array
         if mapped != name:
             renamed[name] = mapped
     return tensors, renamed
 
 
 def read(folder: Path) -> Adapter:
-    from safetensors.numpy import load_file
+    """The adapter in `folder` (the grader's kept copy), every file read through untrusted:
+    links refused, sizes capped, JSON bounded, and weights checked before any array is built."""
+    from safetensors.numpy import load
 
     try:
-        config = json.loads((folder / CONFIG).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        return Adapter(folder, {}, {}, f"{CONFIG} is not valid JSON: {exc}")
-    weights = folder / WEIGHTS
-    if weights.is_file():
+        config = untrusted.read_json(folder, CONFIG, MAX_CONFIG_BYTES)
+    except untrusted.Unreadable as exc:
+        return Adapter(folder, {}, {}, f"{CONFIG} could not be read: {exc}")
+    if not isinstance(config, dict):
+        return Adapter(folder, {}, {}, f"{CONFIG} holds a JSON {type(config).__name__}, not an object of settings")
+    present = {name for name in (WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS) if os.path.lexists(folder / name)}
+    if WEIGHTS in present:
         try:
-            return Adapter(folder, config, load_file(str(weights)), format=SAFETENSORS_FORMAT)
+            data = untrusted.read_bytes(folder, WEIGHTS, MAX_ADAPTER_BYTES)
+            weights_files.safetensors_header(data, len(data))
+            return Adapter(folder, config, load(data), format=SAFETENSORS_FORMAT)
         except Exception as exc:  # a corrupt file is the student's to fix, not a grader crash
             return Adapter(folder, config, {}, f"{WEIGHTS} could not be read: {exc}", SAFETENSORS_FORMAT)
-    if (folder / CKPT_WEIGHTS).is_file():
+    if CKPT_WEIGHTS in present:
         try:
-            tensors, renamed = read_ckpt(folder / CKPT_WEIGHTS)
-        except Exception as exc:
-            return Adapter(
-                folder, config, {}, f"{CKPT_WEIGHTS} is not a readable MindSpore checkpoint: {type(exc).__name__}: {exc}", CKPT_FORMAT
-            )
+            tensors, renamed = read_ckpt(untrusted.read_bytes(folder, CKPT_WEIGHTS, MAX_ADAPTER_BYTES))
+        except untrusted.Unreadable as exc:
+            return Adapter(folder, config, {}, f"{CKPT_WEIGHTS} is not a readable MindSpore checkpoint: {exc}", CKPT_FORMAT)
         return Adapter(folder, config, tensors, format=CKPT_FORMAT, renamed=renamed)
-    unsafe = [name for name in UNSAFE_WEIGHTS if (folder / name).is_file()]
+    unsafe = sorted(present & set(UNSAFE_WEIGHTS))
     if unsafe:
         return Adapter(
             folder,
@@ -147,43 +151,35 @@ def for_evaluation(adapter: Adapter, dest: Path) -> Path:
     return dest
 
 
-def full_model_files(roots: list[Path]) -> list[Path]:
+def full_model_files(listing: untrusted.Listing) -> list[PurePosixPath]:
     """Weights files that are not an adapter's: a whole model saved instead of the adapter."""
-    found: list[Path] = []
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for pattern in FULL_MODEL_PATTERNS:
-            found += [
-                p
-                for p in root.rglob(pattern)
-                if p.is_file() and p.name != CKPT_WEIGHTS and not (p.parent / CONFIG).is_file() and p not in found
-            ]
-    return found
+    configs = {e.path.parent for e in listing.entries if e.path.name == CONFIG and e.kind != "folder"}
+    named = [e for e in listing.entries if e.kind != "folder" and any(fnmatch(e.path.name, p) for p in FULL_MODEL_PATTERNS)]
+    return [e.path for e in named if e.path.name != CKPT_WEIGHTS and e.path.parent not in configs][:MAX_DESCRIBED]
 
 
-def describe_weights(path: Path) -> dict:
-    """Tensor and parameter counts of a weights file, read from its header where possible."""
-    info = {"file": path.name, "bytes": os.lstat(path).st_size}
-    if not path.is_file() or path.is_symlink():
-        return info | {"problem": "not a regular file; not read"}
+def describe_weights(root: Path, relative: PurePosixPath) -> dict:
+    """Tensor and parameter counts of a weights file below `root`, from its header (safetensors)
+    or its checked contents (checkpoint); pickles are never loaded."""
+    info = {"file": relative.name}
     try:
-        if path.suffix == ".safetensors":
-            from safetensors import safe_open
-
-            with safe_open(str(path), framework="numpy") as handle:
-                shapes = [handle.get_slice(k).get_shape() for k in handle.keys()]  # noqa: SIM118  (safe_open is not iterable)
-        elif path.suffix == ".ckpt":
-            if info["bytes"] > MAX_ADAPTER_BYTES:  # loading a checkpoint reads it whole
-                return info | {"problem": f"over {MAX_ADAPTER_BYTES:,} bytes; not loaded to count its tensors"}
-            import mindspore
-
-            shapes = [list(p.shape) for p in mindspore.load_checkpoint(str(path)).values()]
+        if relative.suffix == ".safetensors":
+            fd = untrusted.open_file(root, relative, MAX_FULL_MODEL_BYTES)
+            with open(fd, "rb") as handle:
+                info["bytes"] = os.fstat(handle.fileno()).st_size
+                head = handle.read(8 + weights_files.MAX_HEADER_BYTES)
+            shapes = list(weights_files.safetensors_header(head, info["bytes"]).values())
+        elif relative.suffix == ".ckpt":
+            data = untrusted.read_bytes(root, relative, MAX_ADAPTER_BYTES)
+            info["bytes"] = len(data)
+            shapes = [list(t.shape) for t in weights_files.read_ckpt(data).values()]
         else:
+            fd = untrusted.open_file(root, relative, MAX_FULL_MODEL_BYTES)
+            info["bytes"] = os.fstat(fd).st_size
+            os.close(fd)
             return info  # pickles are never loaded
-    except Exception as exc:
-        info["problem"] = f"{type(exc).__name__}: {exc}"
-        return info
+    except untrusted.Unreadable as exc:
+        return info | {"problem": f"not read: {exc}"}
     info["tensors"] = len(shapes)
     info["parameters"] = sum(size(s) for s in shapes)
     return info
@@ -194,26 +190,17 @@ def weights_file(folder: Path) -> Path | None:
     return next((folder / name for name in (WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS) if (folder / name).exists()), None)
 
 
-def unsafe_to_copy(folder: Path) -> str | None:
-    """Why the run's adapter files must not be copied (a link, a FIFO, a device, too large), or None."""
+def keep(root: Path, folder: PurePosixPath, dest: Path) -> str | None:
+    """Copy the files the grader reads of the adapter in root/folder into `dest` (a new folder),
+    from descriptors opened without following links; returns why it could not (a link, a FIFO or
+    device, a file too large), or None."""
+    dest.mkdir(parents=True)
     for name in (CONFIG, WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS):
-        path = folder / name
-        if not os.path.lexists(path):
-            continue
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return f"{name} is not a regular file (a link, FIFO or device); the grader copies only plain files"
-        if info.st_size > MAX_ADAPTER_BYTES:
-            return f"{name} is {info.st_size:,} bytes, over the {MAX_ADAPTER_BYTES:,} an adapter may take"
+        try:
+            untrusted.copy(root, folder / name, dest / name, MAX_CONFIG_BYTES if name == CONFIG else MAX_ADAPTER_BYTES)
+        except untrusted.Missing as exc:
+            if name == CONFIG:
+                return str(exc)
+        except untrusted.Unreadable as exc:
+            return str(exc)
     return None
-
-
-def keep(folder: Path, dest: Path) -> Path:
-    """Copy only the files the grader reads into the evidence folder (emptied first); call
-    unsafe_to_copy first."""
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, WEIGHTS, CKPT_WEIGHTS, *UNSAFE_WEIGHTS):
-        if (folder / name).is_file():
-            shutil.copyfile(folder / name, dest / name, follow_symlinks=False)
-    return dest

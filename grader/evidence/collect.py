@@ -4,9 +4,10 @@ the grader's own evaluation of the adapter."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from grader.course.profiles import Profile
 from grader.evidence import adapter as adapter_io
@@ -14,12 +15,14 @@ from grader.evidence import diagnose, evaluation
 from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
+from grader.intake import untrusted
 from grader.intake.handed_in import digest
 from grader.intake.workspace import Workspace
 from grader.run import devices, notebook
 from grader.run.execute import RunOutcome
 
 OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
+MAX_CANDIDATES = 16  # adapters copied and compared
 
 
 def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> tuple[str, str]:
@@ -29,50 +32,76 @@ def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path
     if outcome.record is None:
         return "", ""
     ev.probe_dir = str(outcome.probe_dir) if any(outcome.probe_dir.glob("probe-*.jsonl")) else None
+    kept_notebook = None
     if outcome.notebook_dir:
         ev.notebook = notebook.read(outcome.notebook_dir)
-        executed = outcome.notebook_dir / notebook.EXECUTED
-        if executed.is_file():
-            shutil.copy2(executed, evidence_dir / LOGS_DIR / notebook.EXECUTED)
+        kept_notebook = _keep_executed(outcome.notebook_dir, evidence_dir / LOGS_DIR)
     stdout, stderr = read_logs(ev)
     ev.diagnoses = diagnose.diagnose(
         stderr, outcome.record.exit_code, outcome.record.timed_out, notebook.summary(ev.notebook, outcome.record.timed_out)
     )
+    if kept_notebook:
+        ev.diagnoses.append(kept_notebook)
     ev.cpu_compatibility = diagnose.cpu_compatibility(stderr)
     _collect_adapter(ev, {OUTPUT_LABEL: outcome.output_dir, SUBMISSION_LABEL: ws.root}, evidence_dir, ws.handed_in)
     return stdout, stderr
 
 
+def _keep_executed(folder: Path, logs: Path) -> str | None:
+    """Copy the executed notebook into the logs from a descriptor (never through a link the
+    run planted); returns why it was not kept, or None."""
+    try:
+        untrusted.copy(folder, notebook.EXECUTED, logs / notebook.EXECUTED, notebook.MAX_EXECUTED_BYTES)
+    except untrusted.Missing:
+        return None
+    except untrusted.Unreadable as exc:
+        (logs / notebook.EXECUTED).unlink(missing_ok=True)
+        return f"the executed notebook was not kept: {exc}"
+    return None
+
+
 def _collect_adapter(ev: Evidence, roots: dict[str, Path], evidence_dir: Path, handed_in: dict[str, str]) -> None:
     """The newest adapter this run wrote; ones handed in with the submission (same content,
-    wherever the run put them) and ones unsafe to copy are named and ignored."""
-    ev.searched = [f"{label} and below" for label in roots]
+    wherever the run put them) and ones unsafe to copy are named and ignored. Each candidate is
+    first copied from descriptors into the evidence folder; everything after reads that copy."""
+    listings = {label: untrusted.walk(root) for label, root in roots.items()}
+    ev.searched = [f"{label} and below" + (f" (stopped: {seen.stopped})" if seen.stopped else "") for label, seen in listings.items()]
 
-    def shown(folder: Path) -> str:
-        for label, root in roots.items():
-            if folder.is_relative_to(root):
-                rel = folder.relative_to(root).as_posix()
-                return label if rel == "." else f"{label}/{rel}"
-        return str(folder)
+    def shown(label: str, relative: PurePosixPath) -> str:
+        return label if str(relative) == "." else f"{label}/{relative}"
 
-    usable = []
-    for folder in adapter_io.find(list(roots.values())):
-        reason = adapter_io.unsafe_to_copy(folder)
-        weights = adapter_io.weights_file(folder)
-        original = handed_in.get(digest(weights)) if reason is None and weights is not None else None
+    staging = evidence_dir / "adapter-candidates"
+    shutil.rmtree(staging, ignore_errors=True)
+    usable: list[tuple[str, Path]] = []
+    candidates = [(label, folder) for label, found in listings.items() for folder in adapter_io.find(found)]
+    for number, (label, folder) in enumerate(candidates):
+        if number >= MAX_CANDIDATES:
+            ev.ignored_adapters.append({"path": shown(label, folder), "reason": f"more than {MAX_CANDIDATES} adapters; not looked at"})
+            continue
+        copy = staging / str(number)
+        reason = adapter_io.keep(roots[label], folder, copy)
+        weights = adapter_io.weights_file(copy) if reason is None else None
+        original = handed_in.get(digest(weights)) if weights is not None else None
         if original:
             reason = f"identical to {original} as handed in: an adapter in the submission is not this run's training"
         if reason:
-            ev.ignored_adapters.append({"path": shown(folder), "reason": reason})
+            ev.ignored_adapters.append({"path": shown(label, folder), "reason": reason})
         else:
-            usable.append(folder)
+            usable.append((shown(label, folder), copy))
     if usable:
-        ev.adapter_found_at = shown(usable[0])
-        ev.other_adapters = [shown(f) for f in usable[1:]]
-        ev.adapter_dir = str(adapter_io.keep(usable[0], evidence_dir / ADAPTER_DIR))
+        ev.adapter_found_at = usable[0][0]
+        ev.other_adapters = [where for where, _ in usable[1:]]
+        kept = evidence_dir / ADAPTER_DIR
+        shutil.rmtree(kept, ignore_errors=True)
+        os.replace(usable[0][1], kept)
+        ev.adapter_dir = str(kept)
     elif not ev.ignored_adapters:
-        files = adapter_io.full_model_files(list(roots.values()))
-        ev.full_models = [adapter_io.describe_weights(p) | {"path": shown(p.parent) + "/" + p.name} for p in files]
+        ev.full_models = [
+            adapter_io.describe_weights(roots[label], path) | {"path": shown(label, path)}
+            for label, found in listings.items()
+            for path in adapter_io.full_model_files(found)
+        ]
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def evaluate(

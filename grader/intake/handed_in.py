@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
+
+from grader.intake import untrusted
 
 RESULTS_FOLDER = "grade-results"  # `grade`'s default output folder
 GRADER_OUTPUT_NAMES = (RESULTS_FOLDER,)
@@ -25,23 +28,23 @@ def is_grader_output(folder: Path) -> bool:
 
 
 def digest(path: Path) -> str:
-    """sha256 of a regular file's content (links are not followed)."""
+    """sha256 of a regular file's content (links are not followed, a FIFO never blocks the read)."""
     h = hashlib.sha256()
-    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as handle:
+    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW | os.O_NONBLOCK)) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise untrusted.Unreadable(f"{path.name} is not a regular file")
         while chunk := handle.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
 
 
 def weights_digests(root: Path) -> dict[str, str]:
-    """sha256 -> relative path of every regular weights file under `root`."""
+    """sha256 -> relative path of every regular weights file under `root` (links not followed,
+    the walk bounded as untrusted.walk bounds it)."""
     found: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.suffix in WEIGHT_SUFFIXES and path.is_file() and not path.is_symlink():
-                found.setdefault(digest(path), path.relative_to(root).as_posix())
+    for entry in sorted(untrusted.walk(root).of_kind("file"), key=lambda e: e.path):
+        if entry.path.suffix in WEIGHT_SUFFIXES:
+            found.setdefault(digest(root / entry.path), entry.path.as_posix())
     return found
 
 
@@ -56,13 +59,11 @@ def content_digest(path: Path) -> str | None:
     if path.is_file():
         h.update(digest(path).encode())
         return h.hexdigest()
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted(d for d in dirnames if not is_grader_output(Path(dirpath) / d))
-        for name in sorted(filenames):
-            file = Path(dirpath) / name
-            relative = file.relative_to(path).as_posix()
-            if file.is_symlink():
-                h.update(f"link {relative} -> {os.readlink(file)}\n".encode())
-            elif file.is_file():
-                h.update(f"file {relative} {digest(file)}\n".encode())
+    listing = untrusted.walk(path, skip=lambda relative, _name: is_grader_output(path / relative))
+    for entry in sorted(listing.entries, key=lambda e: e.path):
+        if entry.kind == "link":
+            h.update(f"link {entry.path} -> {entry.target}\n".encode())
+        elif entry.kind == "file":
+            h.update(f"file {entry.path} {digest(path / entry.path)}\n".encode())
+    h.update(f"stopped {listing.stopped}".encode() if listing.stopped else b"")
     return h.hexdigest()

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from grader.dates import EXAMPLE, parse_moment
 from grader.errors import CannotGrade
-from grader.intake import git_copy, git_source
+from grader.intake import git_copy, git_source, untrusted
 
 REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "git://", "file://")  # what reads as an address, not a path
 MAX_UNPACKED_BYTES = 2 * 1024**3
@@ -77,15 +77,16 @@ def fetch(given: str, dest: Path, ref: str | None = None, before: str | None = N
 
 
 def _refuse_links_out(folder: Path) -> None:
+    """Refuse a folder that cannot be graded as it is: a link leading out of it, a FIFO, socket
+    or device in it, folders nested too deep, paths too long (untrusted.shape_problem)."""
     root = folder.resolve()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in dirnames + filenames:
-            item = Path(dirpath) / name
-            if item.is_symlink() and not item.resolve().is_relative_to(root):
-                raise Refused(
-                    f"{item.relative_to(folder)} is a link to {os.readlink(item)}, outside the submission; hand in the file itself"
-                )
+    listing = untrusted.walk(root, skip=lambda _relative, name: name == ".git")
+    problem = untrusted.shape_problem(listing, folder.name or str(folder))
+    if problem:
+        raise Refused(problem)
+    for link in listing.of_kind("link"):
+        if not Path(os.path.realpath(root / link.path)).is_relative_to(root):
+            raise Refused(f"{link.path} is a link to {link.target}, outside the submission; hand in the file itself")
 
 
 def _unzip(archive: Path, dest: Path) -> Path:
@@ -102,6 +103,12 @@ def _unzip(archive: Path, dest: Path) -> Path:
         links = {}
         for entry in entries:
             name = PurePosixPath(entry.filename.replace("\\", "/"))
+            if _too_long(name):
+                raise Refused(
+                    f"{archive.name} holds an entry named with {len(entry.filename):,} characters or nested "
+                    f"{len(name.parts)} folders deep (at most {untrusted.MAX_PATH_CHARS:,} characters, "
+                    f"{untrusted.MAX_NAME_BYTES} bytes a name, {untrusted.MAX_DEPTH} folders)"
+                )
             if name.is_absolute() or ".." in name.parts or (name.parts and ":" in name.parts[0]):
                 raise Refused(f"{archive.name} holds {entry.filename!r}, which points outside its folder; zip the folder itself")
             if stat.S_ISLNK(entry.external_attr >> 16):
@@ -114,27 +121,42 @@ def _unzip(archive: Path, dest: Path) -> Path:
         if through:
             raise Refused(f"{archive.name} holds {through[0]!r} inside an entry that is a link; zip the folder itself")
         dest.mkdir(parents=True)
-        for entry in entries:
-            name = PurePosixPath(entry.filename.replace("\\", "/"))
-            if name in links:
-                continue
-            target = dest.joinpath(*name.parts)
-            if entry.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(entry) as src, target.open("wb") as out:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, broken deflate data, a cut file
-                raise Refused(f"{archive.name} is damaged at {entry.filename!r} ({exc}); make the zip again") from None
-        for name, target in links.items():
-            link = dest.joinpath(*name.parts)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(target)
+        try:
+            _extract(zf, entries, links, dest, archive.name)
+        except OSError as exc:  # a file and a folder of one name, a name the file system refuses
+            raise Refused(f"{archive.name} cannot be unpacked: {exc.strerror} at {Path(exc.filename or '').name!r}") from None
     top = [p for p in dest.iterdir() if p.name not in IGNORED_TOP]
     return top[0] if len(top) == 1 and top[0].is_dir() else dest
+
+
+def _too_long(name: PurePosixPath) -> bool:
+    return (
+        len(str(name)) > untrusted.MAX_PATH_CHARS
+        or len(name.parts) > untrusted.MAX_DEPTH
+        or any(len(part.encode()) > untrusted.MAX_NAME_BYTES for part in name.parts)
+    )
+
+
+def _extract(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], links: dict, dest: Path, shown: str) -> None:
+    for entry in entries:
+        name = PurePosixPath(entry.filename.replace("\\", "/"))
+        if name in links:
+            continue
+        target = dest.joinpath(*name.parts)
+        if entry.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zf.open(entry) as src, target.open("wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, broken deflate data, a cut file
+            raise Refused(f"{shown} is damaged at {entry.filename!r} ({exc}); make the zip again") from None
+    for name, target in links.items():
+        link = dest.joinpath(*name.parts)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(target)
 
 
 def parse_deadline(text: str) -> datetime:

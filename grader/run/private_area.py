@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader.intake import untrusted
+
 
 @contextlib.contextmanager
 def private_area(prefix: str, disk_bytes: int | None) -> Iterator[Path]:
@@ -30,7 +32,7 @@ def private_area(prefix: str, disk_bytes: int | None) -> Iterator[Path]:
     finally:
         if mounted:
             subprocess.run(["umount", "--lazy", str(folder)], capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
+        untrusted.remove_tree(folder)  # the run may have nested folders thousands deep
 
 
 def describe(folder: Path) -> str:
