@@ -21,6 +21,7 @@ from grader.intake import submitted
 from grader.intake.handed_in import RESULTS_FOLDER
 from grader.intake.sources import REMOTE_PREFIXES
 from grader.outputs import files, summary
+from grader.outputs.wording import log_line
 from grader.scoring import rubric as rubric_io
 
 DEFAULT_COMMAND = "run"
@@ -167,7 +168,7 @@ def _rescore(args) -> int:
 def _summary(args) -> int:
     path, rows = summary.write([Path(f) for f in args.folders], Path(args.out))
     for row in rows:
-        print(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else ""))
+        print(log_line(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else "")))
     print(f"\n{len(rows)} submissions  ->  {path}, {Path(args.out) / files.GRADEBOOK}")
     return 0
 
@@ -243,6 +244,13 @@ HANDLERS = {
 }
 
 
+def _complain(prefix: str, text: str) -> None:
+    """A message on stderr whose lines may hold a run's or a remote's text (a file name, a git
+    server's reply): each line through log_line, every line after the first indented."""
+    lines = text.splitlines() or [""]
+    print("\n".join([prefix + log_line(lines[0]), *("  " + log_line(line) for line in lines[1:])]), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -255,16 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help and --version (0), a usage error (2)
         return exc.code if isinstance(exc.code, int) else 2
     except CannotGrade as exc:
-        print(f"grade: cannot grade: {exc}", file=sys.stderr)
+        _complain("grade: cannot grade: ", str(exc))
         return 2
     except SandboxUnavailable as exc:
-        print(f"grade: cannot grade safely: {exc}", file=sys.stderr)
+        _complain("grade: cannot grade safely: ", str(exc))
         return 3
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         return 130
     except Exception:
-        traceback.print_exc()
+        _complain("", traceback.format_exc())
         print("grade: internal error of the grader (not of the submission); results.json says it was not graded", file=sys.stderr)
         return 3
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.commands import ledger
+from grader.outputs.wording import log_line
 
 STATE_ORDER = (ledger.GRADED, ledger.NOT_GRADED, ledger.RUNNING, ledger.QUEUED, ledger.INTERRUPTED)
 
@@ -55,7 +56,8 @@ class Display:
         return shown + (f"; about {_clock(eta)} left" if eta is not None else "")
 
     def _line(self, text: str) -> None:
-        self.out.print(f"[{_clock(time.monotonic() - self.started_at):>7}] {text}", markup=False, highlight=False)
+        """One line of the log; names and problems in it can be anyone's text."""
+        self.out.print(f"[{_clock(time.monotonic() - self.started_at):>7}] {log_line(text)}", markup=False, highlight=False)
 
     def started(self, student: str, slot: str) -> None:
         with self._lock:
@@ -98,7 +100,7 @@ class Display:
         for slot, running in self.slots.items():
             if running:
                 budget = f" of {_clock(self.budget)}" if self.budget else ""
-                table.add_row(slot, running[0], f"{_clock(now - running[1])}{budget}")
+                table.add_row(slot, Text(log_line(running[0])), f"{_clock(now - running[1])}{budget}")
             else:
                 table.add_row(slot, Text("idle", style="dim"), "")
         return Group(Text(self._counts_line() or "starting", style="bold"), table)

@@ -35,7 +35,7 @@ def run_one(
     """One attempt of one student on one slot, recorded in the gradebook from start to end. The
     other slots' folders do not exist for its run: the sandbox shows it only its own."""
     token = uuid.uuid4().hex
-    work = slot_folder(batch, slot) / f"{folder}.{token[:8]}"
+    work = slot_folder(batch, slot) / token[:12]  # never the student's name: it is every run path's prefix
     number = batch.begin(folder, slot.name, token, str(work))
     student = batch.entry(folder).student
     display.started(student, slot.name)

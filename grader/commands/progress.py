@@ -25,6 +25,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from grader.outputs.wording import log_line
 from grader.pipeline import Progress
 
 TAIL_LINES = 6
@@ -41,7 +42,7 @@ def tail(path: Path, lines: int = TAIL_LINES, limit: int = 16384) -> list[str]:
     except OSError:
         return []
     rows = [line.rsplit("\r", 1)[-1].rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    return [row for row in rows if row.strip()][-lines:]
+    return [log_line(row) for row in rows if row.strip()][-lines:]  # the run's own text: no escape codes reach the terminal
 
 
 class PlainProgress(Progress):
@@ -49,7 +50,7 @@ class PlainProgress(Progress):
         self.out, self.every, self.started, self.next_note = out, every, time.monotonic(), every
 
     def phase(self, name: str, detail: str = "") -> None:
-        self.out.print(f"[{time.monotonic() - self.started:5.0f} s] {name}: {detail}", markup=False)
+        self.out.print(f"[{time.monotonic() - self.started:5.0f} s] {name}: {log_line(detail)}", markup=False)
 
     def running(self, elapsed: float, budget: float, logs: Path) -> None:
         if elapsed >= self.next_note:
@@ -84,7 +85,7 @@ class LiveProgress(Progress):
         now = time.monotonic()
         if self.phases:
             self.phases[-1][3] = now
-        self.phases.append([name, escape(detail), now, None])
+        self.phases.append([name, escape(log_line(detail)), now, None])
         self.live.update(self._render())
 
     def running(self, elapsed: float, budget: float, logs: Path) -> None:

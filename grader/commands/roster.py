@@ -11,17 +11,32 @@ file, not to the current folder, so a roster works from wherever the batch is st
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.commands import ledger
+from grader.commands.progress import GRADER_LOG
 from grader.errors import CannotGrade
 from grader.intake import git_source
-from grader.outputs import gradebook
+from grader.outputs import files, gradebook
 
 REQUIRED = ("student", "submission")
 OPTIONAL = ("ref", "before", "submitted_at")
-RESERVED = ("status", "problem", *gradebook.FIXED)  # columns the class gradebook writes itself
+RESERVED = ("status", "problem", *gradebook.CLASS_ONLY, *gradebook.FIXED)  # columns the class gradebook writes itself
+# What a batch writes beside the students' folders (names starting with a dot are never a
+# student's folder): a student named like one of them would overwrite it, or be overwritten.
+CLASS_FILES = (
+    files.SUMMARY,
+    files.GRADEBOOK,
+    ledger.FILE,
+    *(ledger.FILE + suffix for suffix in ("-wal", "-shm", "-journal")),
+    GRADER_LOG,
+)
+FOLDER_LIMIT = 64  # characters; a longer name is cut and given a digest of the whole name
+DIGEST_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -39,9 +54,32 @@ class Entry:
         return folder_name(self.student)
 
 
+def _digest(student: str) -> str:
+    return hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
+
+
+def _kept(ch: str) -> bool:
+    """Letters, marks and digits of any script, and `_ . @ -`: nothing a path or a shell reads."""
+    return ch in "_.@-" or unicodedata.category(ch)[0] in "LMN"
+
+
 def folder_name(student: str) -> str:
-    """A file-system-safe folder name that still reads as the student's name."""
-    return re.sub(r"[^\w.@-]+", "_", student).strip("._") or "student"
+    """The student's output folder inside the batch's folder: a safe name that still reads as
+    theirs. Unicode-normalised (NFKC); control, format (bidi overrides, zero-width) and
+    unassigned characters dropped; anything else but letters, marks, digits and `_ . @ -`
+    becomes `_`; no leading dot, dash or underscore. A name that would be empty, one of the
+    batch's own files (summary.html, gradebook.csv, ...) or longer than FOLDER_LIMIT gets a
+    digest of the whole name, so it stays distinct."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", student) if unicodedata.category(ch)[0] != "C")
+    name = re.sub("\0+", "_", "".join(ch if _kept(ch) else "\0" for ch in text)).lstrip("._-").rstrip("._")
+    suffix = "-" + _digest(student)
+    if not name:
+        return "student" + suffix
+    if len(name) > FOLDER_LIMIT:
+        return name[: FOLDER_LIMIT - len(suffix)].rstrip("._-") + suffix
+    if name.casefold() in {f.casefold() for f in CLASS_FILES}:
+        return name + suffix
+    return name
 
 
 def resolve_submission(text: str, roster_dir: Path) -> str:
@@ -92,7 +130,7 @@ def read(path: Path) -> tuple[list[Entry], list[str]]:
             problems.append(f"{path}:{line}: empty {', '.join(empty)}")
             continue
         name = folder_name(row["student"])
-        if name in seen:
+        if name in seen:  # reported, never resolved silently: the instructor decides whose folder is whose
             problems.append(f"{path}:{line}: student {row['student']!r} collides with line {seen[name]} (same output folder {name!r})")
             continue
         seen[name] = line

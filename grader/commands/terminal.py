@@ -2,7 +2,8 @@
 tables; a pipe or a CI log gets plain lines.
 
 Students read this output (a CI log is public to them), so criteria the rubric withholds are
-never named or detailed here unless the instructor asks with --instructor.
+never named or detailed here unless the instructor asks with --instructor. A CI runner reads it
+too: text that can come from a run is printed through log_line (one line, no workflow command).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from grader.outputs.wording import outcome, plain
+from grader.outputs.wording import log_line, outcome
 from grader.scoring.score import CriterionScore, ScoredResult
 
 STYLES = {"passed": "green", "failed": "red", "error": "red", "not_run": "yellow", "info": "dim", "absent": "yellow"}
@@ -56,25 +57,25 @@ def result(out: Console, scored: ScoredResult, where: str, instructor: bool = Fa
             table.add_column(column, **options)
         for c in shown:
             status = outcome(c)  # an informational check is never shown as the student's failure
-            points, name = f"{c.score:g}/{c.max_score:g}", escape(c.name + _flag(c))
-            table.add_row(f"[{STYLES.get(status, '')}]{status}[/]", points, name, escape(plain(c.message)))
+            points, name = f"{c.score:g}/{c.max_score:g}", escape(log_line(c.name + _flag(c)))
+            table.add_row(f"[{STYLES.get(status, '')}]{status}[/]", points, name, escape(log_line(c.message)))
         if withheld:
             table.add_row("withheld", f"?/{sum(c.max_score for c in withheld):g}", f"{len(withheld)} criteria", "withheld from students")
         out.print(table)
     else:
         for c in shown:
-            out.print(f"[{outcome(c):>7}] {c.score:g}/{c.max_score:g} {c.name}{_flag(c)}: {plain(c.message)}", markup=False)
+            out.print(f"[{outcome(c):>7}] {c.score:g}/{c.max_score:g} {log_line(c.name)}{_flag(c)}: {log_line(c.message)}", markup=False)
         if withheld:
             out.print(
                 f"[withheld] {len(withheld)} criteria worth {sum(c.max_score for c in withheld):g} points, withheld from students",
                 markup=False,
             )
     if scored.late.penalty_percent:
-        out.print(f"late: {scored.late.message}", markup=False)
+        out.print(f"late: {log_line(scored.late.message)}", markup=False)
     if scored.warnings:
         if instructor:
             for warning in scored.warnings:
-                out.print(f"warning: {warning}", markup=False)
+                out.print(f"warning: {log_line(warning)}", markup=False)
         else:
             out.print(f"{len(scored.warnings)} rubric warnings: see report-instructor.html, or run with --instructor", markup=False)
     verdict = f"{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}"

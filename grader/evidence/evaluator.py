@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course.profiles import Profile
-from grader.run import devices
+from grader.run import devices, unix_socket
 
 SOCKET_NAME, LOG_NAME = "evaluator.sock", "evaluator.log"
 TOKEN_ENV = "GRADER_EVALUATOR_TOKEN"  # how a worker given `--evaluator SOCKET` learns the token
@@ -126,7 +126,7 @@ class Evaluator:
                 self._give_up("it exited before it listened")
             try:
                 connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                connection.connect(str(self.address))
+                unix_socket.connect(connection, self.address)
                 break
             except (FileNotFoundError, ConnectionRefusedError):
                 connection.close()

@@ -30,6 +30,7 @@ from pathlib import Path
 from grader.evidence import evaluation
 from grader.evidence.adapter import CONFIG, WEIGHTS
 from grader.evidence.loaded_base import LoadedBase
+from grader.run import unix_socket
 
 
 def _exit_when_stdin_closes(folder: Path) -> None:
@@ -89,7 +90,7 @@ def accept(listener: socket.socket, token: str, work: queue.Queue) -> None:
 def main(socket_path: str) -> None:
     settings = json.loads(sys.stdin.readline())
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
+    unix_socket.bind(listener, socket_path)  # however long the temporary folder's path
     os.chmod(socket_path, 0o600)
     listener.listen(8)
     threading.Thread(target=_exit_when_stdin_closes, args=(Path(socket_path).parent,), daemon=True).start()

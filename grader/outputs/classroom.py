@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from grader.checks.judgement import ERROR, PASSED
 from grader.checks.registry import REGISTRY
-from grader.outputs.wording import one_line, reason
+from grader.outputs.wording import log_line, one_line, reason
 from grader.scoring.rubric import Rubric
 from grader.scoring.rubric_schema import VISIBILITIES
 from grader.scoring.score import CriterionScore, ScoredResult
@@ -72,9 +72,9 @@ def layout(rubric: Rubric) -> Layout:
 
 def _test(name: str, status: str, score: float, message: str = "") -> dict:
     return {
-        "name": one_line(name, NAME_LIMIT),
+        "name": one_line(log_line(name), NAME_LIMIT),  # the reporter prints it in the Actions log
         "status": status,
-        "message": one_line(message or name, NAME_LIMIT),
+        "message": one_line(log_line(message or name), NAME_LIMIT),
         "test_code": "",  # printed under every test as "Test code:"; nothing to show
         "filename": "",
         "line_no": 0,

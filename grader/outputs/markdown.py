@@ -9,7 +9,7 @@ import html
 import re
 
 from grader.checks.judgement import PASSED
-from grader.outputs.wording import one_line, reason
+from grader.outputs.wording import one_line, plain, reason
 from grader.scoring.score import CriterionScore, ScoredResult
 
 MARKS = {"passed": "✅", "failed": "❌", "error": "⚠️", "not_run": "➖"}
@@ -18,8 +18,9 @@ CELL_LIMIT = 600
 
 
 def escape(text: object) -> str:
-    """One table cell of literal text: no HTML, no Markdown markup, no line breaks."""
-    return PUNCTUATION.sub(r"\\\1", html.escape(one_line(text, CELL_LIMIT), quote=False))
+    """One table cell of literal text: no HTML, no Markdown markup, no line breaks, no control or
+    invisible characters (written escaped, as everywhere)."""
+    return PUNCTUATION.sub(r"\\\1", html.escape(one_line(plain(text), CELL_LIMIT), quote=False))
 
 
 def _row(c: CriterionScore) -> str:

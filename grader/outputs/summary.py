@@ -208,6 +208,6 @@ def write(
     for row in rows:
         known = roster.get(row.folder)
         extra, submission = (known.extra, known.submission) if known else ({}, "")
-        book.append(gradebook.ClassRow(row.student, row.status, row.scored, row.problem, submission, extra))
+        book.append(gradebook.ClassRow(row.student, row.status, row.scored, row.problem, submission, extra, row.folder.name))
     gradebook.write_class(book, list(extra_columns or []), out_dir / GRADEBOOK)
     return path, rows

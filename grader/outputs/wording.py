@@ -12,16 +12,50 @@ from grader.checks.judgement import ERROR, FAILED, NOT_RUN, PASSED
 from grader.scoring.score import CriterionScore
 
 ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
-# What XML 1.0 cannot hold (and no reader wants): C0 controls but tab and newline, DEL and C1
-# controls, lone surrogates, U+FFFE and U+FFFF.
-UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Written as a visible escape wherever run text is shown: what XML 1.0 cannot hold (and no reader
+# wants: C0 controls but tab and newline, DEL and C1 controls, lone surrogates, U+FFFE and
+# U+FFFF); the line and paragraph separators some readers break lines at; and every invisible
+# format character (Unicode category Cf) but the zero-width joiner and non-joiner that scripts
+# and emoji need: bidi embeddings, overrides, isolates and marks (which make text read in
+# another order than it is stored, e.g. a file name ending `\u202egnp.py`), zero-width spaces,
+# the byte-order mark, invisible operators and the tag characters text can be smuggled in.
+UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029"
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def plain(text) -> str:
-    """Colour codes dropped, carriage returns made newlines, every other control character
-    written as a visible \\xNN escape."""
+    """Colour codes dropped, carriage returns made newlines, every other control, separator or
+    invisible format character written as a visible escape (\\xNN, \\uNNNN)."""
     text = ANSI.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")  # a progress bar's redraws: one line each
-    return UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    return UNPRINTABLE.sub(_escaped, text)
+
+
+# GitHub Actions runs a line of a step's output as a workflow command (`::error::`,
+# `::add-mask::`, `::stop-commands::`, `::set-output`) when it starts with `::` after white
+# space, and in the legacy form `##[command]` anywhere in the line.
+COMMAND_START = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+LEGACY_COMMAND = "##["
+
+
+def inert(text: str) -> str:
+    """Text that no CI log reads as a workflow command on any of its lines: a leading `::` is
+    written `: :` and `##[` as `# #[`."""
+    return COMMAND_START.sub(r"\1: ", text).replace(LEGACY_COMMAND, "# #[")
+
+
+def log_line(text) -> str:
+    """Text from a run (a message, a file or folder name) as one printable line for a log a
+    machine reads: plain(), every line break written as \\n, and inert()."""
+    return inert(plain(text).replace("\n", "\\n"))
 
 
 def show(value) -> str:

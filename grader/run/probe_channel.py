@@ -17,6 +17,8 @@ import struct
 import threading
 from pathlib import Path
 
+from grader.run import unix_socket
+
 SOCKET_ENV = "GRADER_PROBE_SOCKET"
 MAX_BYTES = 512 * 1024**2  # the whole record of one run; RoBERTa-large snapshots are ~40 KB each
 JOIN_SECONDS = 5.0
@@ -50,7 +52,7 @@ class ProbeChannel:
     def __enter__(self) -> ProbeChannel:
         shutil.rmtree(self.dest, ignore_errors=True)  # never mix in an earlier grading's record
         self.dest.mkdir(parents=True)
-        self._server.bind(str(self.path))
+        unix_socket.bind(self._server, self.path)  # a short address that shows the run nothing of the host
         os.chmod(self.path, 0o777)  # the run's own uid connects; the folder it lies in is read-only to it
         self._server.listen(64)
         self._acceptor = threading.Thread(target=self._accept, daemon=True)
