@@ -3,8 +3,9 @@ from the templates in templates/autograder/ for one profile and one rubric.
 
 Both copy the rubric, the lock file and the grader's own wheel beside what they write, so the
 course's CI grades with exactly the rubric the workflow's Classroom runners were laid out for and
-installs the tested versions of everything, the grader included (it is on no package index). What a hosted runner or Gradescope's CPU machines cannot grade (a profile whose device
-is not the CPU: roberta-large trains on Ascend) is refused with the way to grade it instead.
+installs the tested versions of everything, the grader included (it is on no package index).
+What a hosted runner or Gradescope's CPU machines cannot grade (a profile whose device is not the
+CPU: roberta-large trains on Ascend) is refused with the way to grade it instead.
 """
 
 from __future__ import annotations

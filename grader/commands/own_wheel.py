@@ -25,7 +25,8 @@ from urllib.parse import unquote, urlparse
 from grader.errors import CannotGrade
 
 PACKAGE = "mindnlp-ia3-grader"
-SOURCE_ITEMS = ("grader", "reference", "rubrics", "templates", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "requirements.lock")
+SOURCE_ITEMS = ("grader", "reference", "rubrics", "templates", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
+SOURCE_ITEMS += ("requirements.lock",)
 BUILD_SECONDS = 600
 
 
