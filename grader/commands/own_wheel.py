@@ -25,8 +25,17 @@ from urllib.parse import unquote, urlparse
 from grader.errors import CannotGrade
 
 PACKAGE = "mindnlp-ia3-grader"
-SOURCE_ITEMS = ("grader", "reference", "rubrics", "templates", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md")
-SOURCE_ITEMS += ("requirements.lock",)
+SOURCE_ITEMS = (
+    "grader",
+    "reference",
+    "rubrics",
+    "templates",
+    "setup.py",
+    "pyproject.toml",
+    "MANIFEST.in",
+    "README.md",
+    "requirements.lock",
+)
 BUILD_SECONDS = 600
 
 
