@@ -111,10 +111,8 @@ def github(options: GithubOptions) -> list[Path]:
     rubric = rubric_io.load(path)
     plan = classroom.layout(rubric)
     grader_dir = options.out / GRADER_DIR
-    grader_dir.mkdir(parents=True, exist_ok=True)
-    written = [_copy(path, grader_dir / "rubric.yaml"), _copy(lock_file(), grader_dir / "requirements.lock")]
     spec, carried = installable(options.grader_spec, options.wheel, grader_dir, GRADER_DIR.as_posix())
-    written += carried
+    written = [_copy(path, grader_dir / "rubric.yaml"), _copy(lock_file(), grader_dir / "requirements.lock"), *carried]
     if options.classroom:
         lines = classroom.output_lines(classroom.not_graded(rubric, NOT_GRADED_REASON))
         written.append(_write(grader_dir / NOT_GRADED, lines))
@@ -164,10 +162,8 @@ def gradescope(options: GradescopeOptions) -> list[Path]:
     path = rubric_io.resolve(options.rubric)
     rubric_io.load(path)  # a broken rubric stops here, not on Gradescope
     source = options.out
-    source.mkdir(parents=True, exist_ok=True)
-    files = [_copy(path, source / "rubric.yaml"), _copy(lock_file(), source / "requirements.lock")]
     install, carried = installable(options.grader_spec, options.wheel, source, "$SOURCE")
-    files += carried
+    files = [_copy(path, source / "rubric.yaml"), _copy(lock_file(), source / "requirements.lock"), *carried]
     data_files = []
     if options.data:
         for split in ("train", "validation", "test"):

@@ -12,7 +12,6 @@ import base64
 import csv
 import hashlib
 import io
-import json
 import shutil
 import subprocess
 import sys
@@ -20,8 +19,8 @@ import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
+import grader
 from grader.errors import CannotGrade
 
 PACKAGE = "mindnlp-ia3-grader"
@@ -41,24 +40,17 @@ BUILD_SECONDS = 600
 
 def build(dest: Path) -> Path:
     """Write the running grader's wheel into `dest`; returns its path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    checkout = Path(grader.__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "setup.py").is_file():
+        return _from_source(checkout, dest)  # an editable install, or a checkout on the path
     try:
         dist = metadata.distribution(PACKAGE)
     except metadata.PackageNotFoundError:
-        raise CannotGrade(f"{PACKAGE} is not installed in this interpreter ({sys.executable}); install it, or pass --wheel FILE") from None
-    source = _editable_source(dist)
-    dest.mkdir(parents=True, exist_ok=True)
-    return _from_source(source, dest) if source else _repack(dist, dest)
-
-
-def _editable_source(dist: metadata.Distribution) -> Path | None:
-    """The checkout an editable install reads, from pip's direct_url.json (PEP 610)."""
-    text = dist.read_text("direct_url.json")
-    if not text:
-        return None
-    info = json.loads(text)
-    if not info.get("dir_info", {}).get("editable"):
-        return None
-    return Path(unquote(urlparse(info["url"]).path))
+        dist = None
+    if dist is None or Path(dist.locate_file("grader/__init__.py")).resolve() != Path(grader.__file__).resolve():
+        raise CannotGrade(f"the running grader ({Path(grader.__file__).parent}) is not an installed {PACKAGE}; pass --wheel FILE")
+    return _repack(dist, dest)
 
 
 def _from_source(source: Path, dest: Path) -> Path:
