@@ -120,7 +120,7 @@ def test_the_github_workflow_installs_the_grader_it_carries_and_grades(workflow_
     assert workflow_run["outputs"]["grade"]["status"] == "0"
     # the grader that graded is the one installed from the carried wheel, not this checkout
     where = [str(grade_bin.parent / "python"), "-c", "import grader; print(grader.__file__)"]
-    shown = subprocess.run(where, capture_output=True, text=True, env=clean_env())
+    shown = subprocess.run(where, capture_output=True, text=True, env=clean_env(), cwd=workflow_run["runner_temp"])
     assert str(workflow_run["runner_temp"] / "grader-env") in shown.stdout, shown
 
 
