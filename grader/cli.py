@@ -208,6 +208,9 @@ def _check(args) -> int:
 
 def _autograder(args) -> int:
     out = Path(args.out)
+    wheel = Path(args.wheel) if args.wheel else None
+    if args.grader_spec and wheel:
+        raise CannotGrade("--grader-spec and --wheel both name what installs the grader; pass one")
     if args.target == "github":
         options = autograder.GithubOptions(
             out,
@@ -215,6 +218,7 @@ def _autograder(args) -> int:
             args.profile,
             args.rubric,
             args.grader_spec,
+            wheel,
             args.assets,
             args.runs_on,
             args.submission,
@@ -225,7 +229,6 @@ def _autograder(args) -> int:
         written = autograder.github(options)
     else:
         data_dir = Path(args.data) if args.data else None
-        wheel = Path(args.wheel) if args.wheel else None
         written = autograder.gradescope(autograder.GradescopeOptions(out, args.profile, args.rubric, args.grader_spec, wheel, data_dir))
     for path in written:
         print(path)

@@ -207,9 +207,10 @@ def _autograder_options(parent: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--grader-spec",
             metavar="SPEC",
-            default=autograder.default_spec(),
-            help=f"what pip installs as the grader: a name==version, a wheel URL or a git URL (default {autograder.default_spec()})",
+            help="what pip installs as the grader: a name==version on your index, a wheel URL or a git URL; it must install "
+            "from here (checked). Default: this grader's own wheel, carried in the bundle",
         )
+        sub.add_argument("--wheel", metavar="FILE", help="carry this grader wheel in the bundle and install it (instead of --grader-spec)")
         return sub
 
     gh = target(
@@ -236,5 +237,4 @@ def _autograder_options(parent: argparse.ArgumentParser) -> None:
         "A Gradescope autograder: setup.sh, run_autograder, the rubric and lock file, and autograder.zip holding them, "
         "per Gradescope's autograder specification.",
     )
-    gs.add_argument("--wheel", metavar="FILE", help="bundle this grader wheel and install it (instead of --grader-spec)")
     gs.add_argument("--data", metavar="DIR", help="bundle GLUE-MRPC (JSON lines) from DIR instead of fetching it from the hub at setup")

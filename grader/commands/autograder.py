@@ -1,10 +1,11 @@
 """`grade autograder github|gradescope`: a course's CI workflow or Gradescope autograder, rendered
 from the templates in templates/autograder/ for one profile and one rubric.
 
-Both copy the rubric and the lock file beside what they write, so the course's CI grades with
-exactly the rubric the workflow's Classroom runners were laid out for and installs the tested
-versions. What a hosted runner or Gradescope's CPU machines cannot grade (a profile whose device
-is not the CPU: roberta-large trains on Ascend) is refused with the way to grade it instead.
+Both copy the rubric, the lock file and the grader's own wheel beside what they write, so the
+course's CI grades with exactly the rubric the workflow's Classroom runners were laid out for and
+installs the tested versions of everything, the grader included (it is on no package index).
+What a hosted runner or Gradescope's CPU machines cannot grade (a profile whose device is not the
+CPU: roberta-large trains on Ascend) is refused with the way to grade it instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from grader import __version__
+from grader.commands import own_wheel
 from grader.course import profiles
 from grader.errors import CannotGrade
 from grader.outputs import classroom
@@ -25,7 +27,6 @@ from grader.paths import TEMPLATES_DIR, lock_file
 from grader.scoring import rubric as rubric_io
 
 TEMPLATES = TEMPLATES_DIR / "autograder"
-PACKAGE = "mindnlp-ia3-grader"
 GRADER_DIR = Path(".github") / "grader"  # in the course repository: rubric, lock, results for a grading that wrote none
 NOT_GRADED = "not-graded.txt"
 ASSETS = ("hub", "release", "runner")
@@ -54,8 +55,19 @@ def environment() -> Environment:
     )
 
 
-def default_spec() -> str:
-    return f"{PACKAGE}=={__version__}"
+def installable(grader_spec: str | None, wheel: Path | None, folder: Path, shown_as: str) -> tuple[str, list[Path]]:
+    """What the bundle's pip installs as the grader, and the files that puts in `folder`: the
+    wheel given, a spec that pip can fetch from here, or, by default, this grader's own wheel.
+    `shown_as` is the folder as the bundle's scripts name it."""
+    if wheel is not None:
+        if not wheel.is_file() or wheel.suffix != ".whl":
+            raise CannotGrade(f"--wheel {wheel}: not a wheel file (build one with `pip wheel --no-deps -w dist .`)")
+        return f"{shown_as}/{wheel.name}", [_copy(wheel, folder / wheel.name)]
+    if grader_spec:
+        own_wheel.check_spec(grader_spec)
+        return grader_spec, []
+    built = own_wheel.build(folder)
+    return f"{shown_as}/{built.name}", [built]
 
 
 def _cpu_profile(name: str, where: str, instead: str) -> profiles.Profile:
@@ -71,7 +83,8 @@ class GithubOptions:
     classroom: bool
     profile: str
     rubric: str | None
-    grader_spec: str
+    grader_spec: str | None
+    wheel: Path | None
     assets: str | None
     runs_on: str | None
     submission: str
@@ -98,8 +111,8 @@ def github(options: GithubOptions) -> list[Path]:
     rubric = rubric_io.load(path)
     plan = classroom.layout(rubric)
     grader_dir = options.out / GRADER_DIR
-    grader_dir.mkdir(parents=True, exist_ok=True)
-    written = [_copy(path, grader_dir / "rubric.yaml"), _copy(lock_file(), grader_dir / "requirements.lock")]
+    spec, carried = installable(options.grader_spec, options.wheel, grader_dir, GRADER_DIR.as_posix())
+    written = [_copy(path, grader_dir / "rubric.yaml"), _copy(lock_file(), grader_dir / "requirements.lock"), *carried]
     if options.classroom:
         lines = classroom.output_lines(classroom.not_graded(rubric, NOT_GRADED_REASON))
         written.append(_write(grader_dir / NOT_GRADED, lines))
@@ -110,7 +123,7 @@ def github(options: GithubOptions) -> list[Path]:
         "profile": options.profile,
         "rubric_name": rubric.name,
         "grader_dir": GRADER_DIR.as_posix(),
-        "grader_spec": options.grader_spec,
+        "grader_spec": spec,
         "assets": assets,
         "runs_on": [label.strip() for label in runs_on.split(",") if label.strip()],
         "hosted": assets != "runner",
@@ -133,7 +146,7 @@ class GradescopeOptions:
     out: Path
     profile: str
     rubric: str | None
-    grader_spec: str
+    grader_spec: str | None
     wheel: Path | None
     data: Path | None
 
@@ -149,14 +162,8 @@ def gradescope(options: GradescopeOptions) -> list[Path]:
     path = rubric_io.resolve(options.rubric)
     rubric_io.load(path)  # a broken rubric stops here, not on Gradescope
     source = options.out
-    source.mkdir(parents=True, exist_ok=True)
-    files = [_copy(path, source / "rubric.yaml"), _copy(lock_file(), source / "requirements.lock")]
-    install = options.grader_spec
-    if options.wheel:
-        if not options.wheel.is_file() or options.wheel.suffix != ".whl":
-            raise CannotGrade(f"--wheel {options.wheel}: not a wheel file (build one with `pip wheel --no-deps -w dist .`)")
-        files.append(_copy(options.wheel, source / options.wheel.name))
-        install = f"$SOURCE/{options.wheel.name}"
+    install, carried = installable(options.grader_spec, options.wheel, source, "$SOURCE")
+    files = [_copy(path, source / "rubric.yaml"), _copy(lock_file(), source / "requirements.lock"), *carried]
     data_files = []
     if options.data:
         for split in ("train", "validation", "test"):

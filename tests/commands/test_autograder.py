@@ -90,6 +90,14 @@ def test_gradescope_refuses_a_profile_its_machines_cannot_train(tmp_path, capsys
     assert "CPU" in capsys.readouterr().err and not (tmp_path / "x" / "autograder.zip").exists()
 
 
+def test_a_grader_spec_no_index_serves_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "bundle"
+    assert cli.main(["autograder", "gradescope", "--out", str(out), "--grader-spec", "mindnlp-ia3-grader==0.0.0.dev0"]) == 2
+    message = capsys.readouterr().err
+    assert "pip cannot install it from here" in message and "--wheel FILE" in message
+    assert not (out / "autograder.zip").exists() and not (out / "setup.sh").exists()
+
+
 # --- GitHub Actions --------------------------------------------------------------------------
 
 
