@@ -4,14 +4,15 @@ the grader's own evaluation of the adapter."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from grader.course.profiles import Profile
 from grader.evidence import adapter as adapter_io
-from grader.evidence import diagnose, evaluation
-from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
+from grader.evidence import adapter_limits, diagnose, evaluation
+from grader.evidence.evaluator import AdapterFailed, EvaluationTimedOut, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
 from grader.intake.handed_in import digest
@@ -20,6 +21,7 @@ from grader.run import devices, notebook
 from grader.run.execute import RunOutcome
 
 OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
+MAX_CONFIG_BYTES = 1024**2
 
 
 def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> tuple[str, str]:
@@ -98,13 +100,30 @@ def _evaluate(
     ev: Evidence, folder: Path, profile: Profile, model_dir: Path, mrpc_dir: Path, device: devices.Device, evaluator: Evaluator | None
 ) -> None:
     """Through the long-lived evaluator when there is one; afresh in a child process when there
-    is none or it is gone (and the evidence says which)."""
+    is none or it is gone (and the evidence says which). A config PEFT must not read is refused
+    first; an evaluation past the evaluator's deadline is the adapter's failure, with the
+    config's patterns named."""
+    config = _config(folder)
+    refused = adapter_limits.problem(config)
+    if refused:
+        ev.evaluation_error = f"the adapter's config was not evaluated: {refused}"
+        return
     try:
         if evaluator is not None:
             try:
                 answer = evaluator.evaluate(folder, timeout=profile.budget_seconds)
                 ev.evaluated_by = f"the grader's evaluator (process {answer.pid}, base model loaded once)"
                 measured, test_error = answer.measured, answer.unavailable.get("test")
+            except EvaluationTimedOut as exc:
+                patterns = adapter_limits.regex_fields(config)
+                ev.evaluated_by = "the grader's evaluator, stopped at its deadline and replaced for the next student"
+                ev.evaluation_error = f"the adapter's config made evaluation exceed {exc.deadline:.0f} s" + (
+                    f": {', '.join(patterns)} is a regular expression PEFT matches against every module name, and a pattern "
+                    "that backtracks can run for ever; list the module names instead"
+                    if patterns
+                    else ""
+                )
+                return
             except EvaluatorGone as exc:
                 ev.evaluated_by = f"a fresh evaluation, because the grader's evaluator was gone: {exc}"
                 evaluator = None
@@ -122,3 +141,12 @@ def _evaluate(
     ev.test_evaluation_error = test_error
     ev.evaluation = measured["validation"]
     ev.test_evaluation = measured.get("test")
+
+
+def _config(folder: Path) -> dict:
+    """The adapter_config.json the evaluation would read (the grader's converted copy)."""
+    try:
+        with open(folder / adapter_io.CONFIG, "rb") as handle:
+            return json.loads(handle.read(MAX_CONFIG_BYTES + 1)[:MAX_CONFIG_BYTES])
+    except (OSError, ValueError, RecursionError):
+        return {}  # PEFT fails on it too, with its own message
