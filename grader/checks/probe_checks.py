@@ -20,9 +20,9 @@ IA3_HINT = "IA3 trains only its vectors and the classifier head; leave every oth
 def _no_record(record: ProbeRecord | None) -> str | None:
     if record is None:
         return "the grader's probe left no record (the run did not start Python, or the probe was not installed)"
-    if record.inconsistencies:
+    if record.inconsistent:
         return f"the probe's record is inconsistent, so it is not trusted: {record.inconsistencies[0]}" + (
-            f" (and {len(record.inconsistencies) - 1} more)" if len(record.inconsistencies) > 1 else ""
+            f" (and {record.inconsistent - 1:,} more)" if record.inconsistent > 1 else ""
         )
     if not record.models:
         where = " or ".join(record.attached) or "peft (never imported)"

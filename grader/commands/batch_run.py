@@ -76,6 +76,9 @@ def run_local(batch: Batch, slots: list[Slot], display: Display) -> None:
                     folder = waiting.get_nowait()
                 except queue.Empty:
                     return
+                if evaluator is not None and not evaluator.alive():  # killed at an adapter's deadline, or crashed
+                    evaluator.close()
+                    evaluator = attempt.start_evaluator(batch.job(folder), slot.device)
                 run_one(batch, folder, slot, display, stop, evaluator)
         finally:
             if evaluator is not None:

@@ -61,7 +61,9 @@ class RemoteSlot:
         """Grade one job on this actor's device; return (outcome, the output folder as a .tar.gz,
         this node and device). The evaluator starts with the first job, loading during its run."""
         job = attempt.Job.from_json(job_text)
-        if self.evaluator is None or self.evaluator.gone:
+        if self.evaluator is None or not self.evaluator.alive():
+            if self.evaluator is not None:  # killed at an adapter's deadline, or crashed: its folder goes
+                self.evaluator.close()
             self.evaluator = attempt.start_evaluator(job, self.device)
         with tempfile.TemporaryDirectory(prefix="grade-ray-") as tmp:
             job.out = str(Path(tmp) / "out")

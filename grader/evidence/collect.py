@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from grader.course.profiles import Profile
 from grader.evidence import adapter as adapter_io
-from grader.evidence import diagnose, evaluation
-from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
+from grader.evidence import adapter_limits, diagnose, evaluation
+from grader.evidence.evaluator import AdapterFailed, EvaluationTimedOut, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
 from grader.intake import untrusted
@@ -23,6 +23,7 @@ from grader.run.execute import RunOutcome
 
 OUTPUT_LABEL, SUBMISSION_LABEL = "$GRADER_OUTPUT_DIR", "submission folder"
 MAX_CANDIDATES = 16  # adapters copied and compared
+MAX_CONFIG_BYTES = 1024**2
 
 
 def collect(ev: Evidence, ws: Workspace, outcome: RunOutcome, evidence_dir: Path) -> tuple[str, str]:
@@ -127,13 +128,30 @@ def _evaluate(
     ev: Evidence, folder: Path, profile: Profile, model_dir: Path, mrpc_dir: Path, device: devices.Device, evaluator: Evaluator | None
 ) -> None:
     """Through the long-lived evaluator when there is one; afresh in a child process when there
-    is none or it is gone (and the evidence says which)."""
+    is none or it is gone (and the evidence says which). A config PEFT must not read is refused
+    first; an evaluation past the evaluator's deadline is the adapter's failure, with the
+    config's patterns named."""
+    config = _config(folder)
+    refused = adapter_limits.problem(config)
+    if refused:
+        ev.evaluation_error = f"the adapter's config was not evaluated: {refused}"
+        return
     try:
         if evaluator is not None:
             try:
                 answer = evaluator.evaluate(folder, timeout=profile.budget_seconds)
                 ev.evaluated_by = f"the grader's evaluator (process {answer.pid}, base model loaded once)"
                 measured, test_error = answer.measured, answer.unavailable.get("test")
+            except EvaluationTimedOut as exc:
+                patterns = adapter_limits.regex_fields(config)
+                ev.evaluated_by = "the grader's evaluator, stopped at its deadline and replaced for the next student"
+                ev.evaluation_error = f"the adapter's config made evaluation exceed {exc.deadline:.0f} s" + (
+                    f": {', '.join(patterns)} is a regular expression PEFT matches against every module name, and a pattern "
+                    "that backtracks can run for ever; list the module names instead"
+                    if patterns
+                    else ""
+                )
+                return
             except EvaluatorGone as exc:
                 ev.evaluated_by = f"a fresh evaluation, because the grader's evaluator was gone: {exc}"
                 evaluator = None
@@ -151,3 +169,12 @@ def _evaluate(
     ev.test_evaluation_error = test_error
     ev.evaluation = measured["validation"]
     ev.test_evaluation = measured.get("test")
+
+
+def _config(folder: Path) -> dict:
+    """The adapter_config.json the evaluation would read (the grader's converted copy)."""
+    try:
+        config = untrusted.read_json(folder, adapter_io.CONFIG, MAX_CONFIG_BYTES)
+    except untrusted.Unreadable:
+        return {}  # PEFT fails on it too, with its own message
+    return config if isinstance(config, dict) else {}

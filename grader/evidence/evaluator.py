@@ -10,7 +10,10 @@ loading overlaps the training. The process is the grader's own, outside the stud
 with the device's environment (on an accelerator it holds the device it was given). If it is
 gone (killed, crashed, no answer in time), evaluate raises EvaluatorGone and the caller falls
 back to a fresh evaluation; an adapter that does not load is an AdapterFailed, and the evaluator
-stays usable.
+stays usable. An adapter whose evaluation runs past the evaluator's deadline (its config made
+PEFT run for ever) is an EvaluationTimedOut: the evaluator is killed on the spot, by whichever
+handle was waiting (a batch worker knows it by its socket's peer), and the slot that owns it
+starts a fresh one for its next student (see alive()).
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -42,6 +48,14 @@ class AdapterFailed(RuntimeError):
     """The evaluator could not evaluate this adapter (the student's problem, not the evaluator's)."""
 
 
+class EvaluationTimedOut(AdapterFailed):
+    """This adapter's evaluation ran past the evaluator's deadline; the evaluator was killed."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        super().__init__(f"evaluating the adapter took over {deadline:.0f} s, the limit for one adapter, and was stopped")
+
+
 @dataclass
 class Answer:
     measured: dict[str, dict]  # split -> metrics
@@ -59,7 +73,17 @@ class Evaluator:
         self.gone: str | None = None  # why it can no longer answer
 
     @classmethod
-    def start(cls, profile: Profile, model_dir: Path, mrpc_dir: Path, device: devices.Device) -> Evaluator:
+    def start(
+        cls,
+        profile: Profile,
+        model_dir: Path,
+        mrpc_dir: Path,
+        device: devices.Device,
+        floor_seconds: float | None = None,
+        factor: float | None = None,
+    ) -> Evaluator:
+        """One evaluation may take `factor` times the base model's own (timed at load), at least
+        `floor_seconds` (defaults: the server's FACTOR and FLOOR_SECONDS)."""
         folder = Path(tempfile.mkdtemp(prefix="grade-evaluator-"))  # 0700: the socket, the log, device scratch
         token = secrets.token_hex(32)
         settings = {
@@ -69,7 +93,12 @@ class Evaluator:
             "max_length": profile.max_length,
             "seed": profile.seed,
             "test_limit": profile.test_limit,
+            "cap_seconds": profile.budget_seconds,  # one adapter never gets more than a whole run
         }
+        if floor_seconds is not None:
+            settings["floor_seconds"] = floor_seconds
+        if factor is not None:
+            settings["factor"] = factor
         env = os.environ | devices.environment(device, folder / "device")
         with open(folder / LOG_NAME, "wb") as log:
             process = subprocess.Popen(
@@ -94,6 +123,10 @@ class Evaluator:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def alive(self) -> bool:
+        """Whether it can still answer: not given up on, and (for the handle that started it) not exited."""
+        return self.gone is None and (self._process is None or self._process.poll() is None)
+
     def evaluate(
         self, adapter_dir: Path, splits: tuple[str, ...] = ("validation", "test"), timeout: float = 600, logits: bool = False
     ) -> Answer:
@@ -105,7 +138,16 @@ class Evaluator:
             connection = self._connect(timeout)
             connection.settimeout(timeout)
             connection.sendall(json.dumps(request).encode() + b"\n")
-            line = self._reader.readline()
+            line = self._reader.readline()  # "started": waits for the load and any request ahead
+            started = json.loads(line) if line else {}
+            if started.get("started"):
+                deadline = float(started["deadline_s"])
+                connection.settimeout(deadline)
+                try:
+                    line = self._reader.readline()
+                except TimeoutError:
+                    self._kill(f"evaluating {Path(adapter_dir).name} took over {deadline:.0f} s")
+                    raise EvaluationTimedOut(deadline) from None
         except (OSError, TimeoutError) as exc:
             self._give_up(f"{type(exc).__name__}: {exc}")
         if not line:
@@ -135,6 +177,29 @@ class Evaluator:
                 time.sleep(0.05)
         self._connection, self._reader = connection, connection.makefile("rb")
         return connection
+
+    def _kill(self, why: str) -> None:
+        """End the evaluator now (it is stuck in a student's adapter) and wait until it is gone,
+        so the slot that owns it sees it exited and starts another."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        elif self._connection is not None:
+            pid = struct.unpack("3i", self._connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+            try:
+                handle = os.pidfd_open(pid)  # the process holding the other end: it is alive, stuck
+            except OSError:
+                handle = None
+            if handle is not None:
+                try:
+                    signal.pidfd_send_signal(handle, signal.SIGKILL)
+                    select.select([handle], [], [], 30)  # readable once it has exited
+                except OSError:
+                    pass
+                finally:
+                    os.close(handle)
+        self.gone = f"stopped: {why}"
+        self.close()
 
     def _give_up(self, why: str) -> None:
         exited = None

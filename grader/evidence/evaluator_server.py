@@ -9,10 +9,17 @@ It listens on a Unix socket before loading, so a request made while it loads wai
 answers only requests carrying the token it was given on stdin (never in its environment or on
 disk, where a student's process could read it), loads only safetensors adapters (never a
 pickle), and exits when its stdin closes, so it cannot outlive the grader that started it.
-Each request is one JSON line: {"token", "adapter_dir", "splits", "logits"}; each answer is one
-JSON line: {"ok": true, "measured", "unavailable", "pid", "reloads"[, "logits"]} or
-{"ok": false, "error"}. A failure while evaluating one adapter is that adapter's answer; the
-base is restored and the next request is served as if it were the first.
+Each request is one JSON line: {"token", "adapter_dir", "splits", "logits"}; the evaluator
+answers {"started": true, "deadline_s"} as it begins (so the client can tell waiting for the load
+from evaluating), then one JSON line: {"ok": true, "measured", "unavailable", "pid", "reloads"[,
+"logits"]} or {"ok": false, "error"}. A failure while evaluating one adapter is that adapter's
+answer; the base is restored and the next request is served as if it were the first.
+
+One evaluation may take `deadline_s`: at least FLOOR_SECONDS, else FACTOR times what evaluating
+the base model alone took at load. A student's adapter config can make PEFT run for ever (a
+regular expression that backtracks, matched in C while holding the interpreter): the client
+stops waiting at the deadline and kills this process, to be replaced; should the client be gone
+too, an alarm left at its default action ends the process GRACE_SECONDS later.
 """
 
 from __future__ import annotations
@@ -22,15 +29,20 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
-from grader.evidence import evaluation
+from grader.evidence import adapter_limits, evaluation
 from grader.evidence.adapter import CONFIG, WEIGHTS
 from grader.evidence.loaded_base import LoadedBase
 from grader.run import unix_socket
+
+FLOOR_SECONDS, FACTOR, GRACE_SECONDS = 60.0, 10.0, 30.0
+MAX_CONFIG_BYTES = 1024**2
 
 
 def _exit_when_stdin_closes(folder: Path) -> None:
@@ -47,6 +59,11 @@ def answer(base: LoadedBase, unavailable: dict[str, str], request: dict) -> dict
         return {"ok": False, "error": f"FileNotFoundError: the evaluator loads only {CONFIG} + {WEIGHTS}, not found in {folder}"}
     names = [name for name in request.get("splits", list(base.splits)) if name in base.splits]
     try:
+        if (folder / CONFIG).stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(f"{CONFIG} is over {MAX_CONFIG_BYTES:,} bytes")
+        refused = adapter_limits.problem(json.loads((folder / CONFIG).read_text()))
+        if refused:
+            raise ValueError(refused)
         found = base.evaluate(folder, names)
     except Exception as exc:  # the student's adapter: reported for that student, the evaluator goes on
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "reloads": base.reloads}
@@ -64,7 +81,9 @@ def answer(base: LoadedBase, unavailable: dict[str, str], request: dict) -> dict
 
 def serve(connection: socket.socket, token: str, work: queue.Queue) -> None:
     """One client's requests, in order. The evaluations themselves run on the main thread, one
-    at a time (MindSpore's state is the main thread's), whichever client asked."""
+    at a time (MindSpore's state is the main thread's), whichever client asked; the main thread
+    also writes the answers, so "started" is on its way before an evaluation can hold the
+    interpreter."""
     try:
         with connection, connection.makefile("rb") as reader, connection.makefile("wb") as writer:
             for line in reader:
@@ -73,12 +92,29 @@ def serve(connection: socket.socket, token: str, work: queue.Queue) -> None:
                     writer.write(b'{"ok": false, "error": "refused: wrong token"}\n')
                     writer.flush()
                     return
-                replied: queue.Queue = queue.Queue(maxsize=1)
-                work.put((request, replied))
-                writer.write(json.dumps(replied.get()).encode() + b"\n")
-                writer.flush()
+                done = threading.Event()
+                work.put((request, writer, done))
+                done.wait()
     except (OSError, ValueError) as exc:  # a client that went away or sent garbage
         print(f"connection dropped: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
+def _send(writer, reply: dict) -> None:
+    try:
+        writer.write(json.dumps(reply).encode() + b"\n")
+        writer.flush()
+    except (OSError, ValueError):  # the client went away (or stopped waiting): nothing to tell
+        pass
+
+
+def deadline_for(base: LoadedBase, floor: float, factor: float, cap: float) -> float:
+    """How long one adapter's evaluation may take: `factor` times the base model's own evaluation
+    of every split (timed now, on this machine and device, as the first use also warms it up),
+    at least `floor` and at most `cap`."""
+    started = time.monotonic()
+    for name, rows in base.splits.items():
+        evaluation.logits(base.stack[0], base.model, base.batches[name], len(rows))
+    return min(cap, max(floor, factor * (time.monotonic() - started)))
 
 
 def accept(listener: socket.socket, token: str, work: queue.Queue) -> None:
@@ -99,16 +135,25 @@ def main(socket_path: str) -> None:
     # It loads beside a student's timed run (and a batch's other slots train beside it): on a
     # shared CPU it yields to the training. Set before MindSpore starts its threads, which inherit it.
     os.nice(10)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the backstop: an alarm ends the process, whatever holds it
     splits, test_error = evaluation.splits_for(Path(settings["mrpc_dir"]), settings["test_limit"])
     base = LoadedBase(Path(settings["model_dir"]), settings["seed"], splits, settings["max_length"])
     unavailable = {"test": test_error} if test_error else {}
-    print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}", file=sys.stderr, flush=True)
+    deadline = deadline_for(
+        base, settings.get("floor_seconds", FLOOR_SECONDS), settings.get("factor", FACTOR), settings.get("cap_seconds", float("inf"))
+    )
+    print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}, {deadline:.0f} s per adapter", file=sys.stderr, flush=True)
     while True:
-        request, replied = work.get()
+        request, writer, done = work.get()
+        _send(writer, {"started": True, "deadline_s": deadline})
+        signal.setitimer(signal.ITIMER_REAL, deadline + GRACE_SECONDS)
         try:
-            replied.put(answer(base, unavailable, request))
+            reply = answer(base, unavailable, request)
         except Exception as exc:  # a malformed request
-            replied.put({"ok": False, "error": f"refused: {type(exc).__name__}: {exc}"})
+            reply = {"ok": False, "error": f"refused: {type(exc).__name__}: {exc}"}
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _send(writer, reply)
+        done.set()
 
 
 if __name__ == "__main__":

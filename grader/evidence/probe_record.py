@@ -3,29 +3,27 @@
 The record is evidence written by code that shares the process with the student's code, so
 everything here is reported as "observed in the run", never as proven. A torn last line (the
 process was killed mid-write) is skipped and noted.
+
+Every line is the run's word: each field's type and size is checked before use, JSON nested too
+deeply for the decoder is a malformed line, and what the record keeps (models, parameters, losses, messages) is capped, so a run
+cannot make the grader's memory or its reports grow with what it sends. A line that is not what
+the probe writes, or a channel that stopped storing, makes the record inconsistent, with reasons.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.evidence.tensors import size
+from grader.evidence.probe_lines import EVENTS, MAX_LINE_BYTES, REASONS, Malformed, Param, Params, clip, config, number, parse, text, whole
+from grader.run.probe_channel import CHANNEL_FILE, UNKNOWN
 
 ADAPTER_MARKERS = ("ia3_", "lora_", "modules_to_save", "prompt_encoder", "lokr_", "loha_")
-
-
-@dataclass(frozen=True)
-class Param:
-    shape: tuple[int, ...]
-    dtype: str
-    trainable: bool
-    fingerprint: str
-
-    @property
-    def size(self) -> int:
-        return size(self.shape)
+MAX_MESSAGES = 20  # problems and inconsistencies listed; the rest are counted
+MAX_MODELS = 64
+MAX_LOSSES = 5_000  # points kept per model (the curve is thinned beyond)
 
 
 @dataclass
@@ -44,7 +42,17 @@ class ModelRecord:
     cls: str
     config: dict
     snapshots: list[Snapshot] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # one per `loss_stride` training steps
+    loss_stride: int = 1
+    _loss_count: int = 0
+
+    def add_loss(self, loss: float) -> None:
+        """Keep at most MAX_LOSSES points: past that, every other one is dropped and the stride doubles."""
+        if self._loss_count % self.loss_stride == 0:
+            self.losses.append(loss)
+            if len(self.losses) > MAX_LOSSES:
+                self.losses, self.loss_stride = self.losses[::2], self.loss_stride * 2
+        self._loss_count += 1
 
     @property
     def created(self) -> Snapshot:
@@ -103,6 +111,25 @@ class ProbeRecord:
     end: str | None = None  # exit | terminated | None: killed without a last word
     problems: list[str] = field(default_factory=list)  # what a killed run or the probe itself leaves: noted
     inconsistencies: list[str] = field(default_factory=list)  # what the probe cannot have written: distrusted
+    more_problems: int = 0  # noted beyond the MAX_MESSAGES kept
+    more_inconsistencies: int = 0
+
+    def note(self, problem: str) -> None:
+        if len(self.problems) < MAX_MESSAGES:
+            self.problems.append(problem)
+        else:
+            self.more_problems += 1
+
+    def distrust(self, inconsistency: str) -> None:
+        if len(self.inconsistencies) < MAX_MESSAGES:
+            self.inconsistencies.append(inconsistency)
+        else:
+            self.more_inconsistencies += 1
+
+    @property
+    def inconsistent(self) -> int:
+        """How many inconsistencies were found, listed or not."""
+        return len(self.inconsistencies) + self.more_inconsistencies
 
     def main_model(self) -> ModelRecord | None:
         """The model that trained most; ties go to one that was saved, then to the first built."""
@@ -115,85 +142,129 @@ def is_adapter_tensor(name: str) -> bool:
     return any(marker in name for marker in ADAPTER_MARKERS)
 
 
-def _params(rows: list) -> dict[str, Param]:
-    return {name: Param(tuple(shape), dtype, bool(trainable), fingerprint) for name, shape, dtype, trainable, fingerprint in rows}
-
-
 def load(folder: Path) -> ProbeRecord | None:
     """All probe files in `folder` (one per connection, named by the peer's pid); None when the
     probe sent nothing. What cannot have come from the probe is left out and named in
-    `inconsistencies`: a line claiming another pid, a gap or repeat in the sequence, a snapshot of
-    a model never built, time or training steps running backwards."""
+    `inconsistencies`: a malformed line, a line claiming another pid or sent by a process that
+    exited before the grader knew its pid, a gap or repeat in the sequence, a snapshot of a model
+    never built, time or training steps running backwards, more than the channel stores."""
     files = sorted(Path(folder).glob("probe-*.jsonl")) if folder and Path(folder).is_dir() else []
     if not files:
         return None
-    record = ProbeRecord([f.name for f in files])
+    record = ProbeRecord([f.name for f in files[:MAX_MESSAGES]])
+    for why in _channel_cut(Path(folder)):
+        record.distrust(f"the run sent {why}: the grader stopped storing its probe record there")
     models: dict[tuple[int, int], ModelRecord] = {}
+    params = Params()
     for path in files:
-        _read_file(path, record, models)
+        _read_file(path, record, models, params)
     record.models = list(models.values())
     for model in record.models:
         steps = [s.train_forwards for s in model.snapshots]
         if steps != sorted(steps):
-            record.inconsistencies.append(f"{model.label()}: the count of training steps goes backwards ({steps})")
+            record.distrust(f"{model.label()}: the count of training steps goes backwards ({clip(str(steps), 200)})")
     return record
 
 
-def _read_file(path: Path, record: ProbeRecord, models: dict[tuple[int, int], ModelRecord]) -> None:
+def _channel_cut(folder: Path) -> list[str]:
+    """Why the channel stopped storing, as it wrote at the end of the run (the grader's file)."""
+    try:
+        seen = json.loads((folder / CHANNEL_FILE).readtext())
+        return [str(why) for why in seen.get("truncated", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _read_file(path: Path, record: ProbeRecord, models: dict[tuple[int, int], ModelRecord], params: Params) -> None:
     named = path.stem.removeprefix("probe-").split("-")[0]  # probe-PID-N: N-th connection, from PID
     sender = int(named) if named.isdigit() else None
-    lines = path.read_text(errors="replace").splitlines()
     expected_seq, last_t = 1, float("-inf")
-    for number, line in enumerate(lines, 1):
-        where = f"{path.name} line {number}"
-        try:
-            event = json.loads(line)
-            kind, pid, seq, t = event["event"], event["pid"], event["seq"], float(event["t"])
-        except json.JSONDecodeError:
-            if number == len(lines):
-                record.problems.append(f"{where} is incomplete (the process was killed while writing it)")
-            else:
-                record.inconsistencies.append(f"{where} is not a complete record")
-            continue
-        except (KeyError, TypeError, ValueError):
-            record.inconsistencies.append(f"{where} is not a record the probe writes")
-            continue
-        if pid != sender:
-            record.inconsistencies.append(f"{where} claims pid {pid}, but was sent by pid {sender}: left out")
-            continue
-        if seq != expected_seq:
-            record.inconsistencies.append(f"{where} has sequence number {seq} where {expected_seq} was due: lines are missing or repeated")
-        if t < last_t:
-            record.inconsistencies.append(f"{where} goes back in time ({t} s after {last_t} s)")
-        expected_seq, last_t = seq + 1, t
-        try:
-            _apply(event, kind, (pid, event.get("model")), record, models, where)
-        except (KeyError, TypeError, ValueError) as exc:
-            record.inconsistencies.append(f"{where}: malformed {kind} record ({type(exc).__name__}: {exc})")
+    with open(path, "rb") as handle:
+        lines = iter(lambda: handle.readline(MAX_LINE_BYTES + 2), b"")
+        count, line = 0, next(lines, b"")
+        while line:
+            following = next(lines, b"")
+            count += 1
+            where = f"{path.name} line {count}"
+            if sender is None and named == UNKNOWN:
+                record.distrust(f"{where} was sent by a process that exited before the grader could tell its pid: left out")
+                return
+            try:
+                event = parse(line)
+                kind = event.get("event")
+                if kind not in EVENTS:
+                    raise Malformed(f"event {clip(kind, 40)} is not one the probe writes")
+                pid = whole(event.get("pid"), "pid", 0, 1 << 31)
+                seq = whole(event.get("seq"), "seq", 1)
+                t = number(event.get("t"), "t")
+            except (Malformed, ValueError, RecursionError) as exc:
+                if not following and not line.endswith(b"\n"):
+                    record.note(f"{where} is incomplete (the process was killed while writing it)")
+                else:
+                    record.distrust(f"{where} is not a record the probe writes ({_why(exc)})")
+                line = following
+                continue
+            line = following
+            if pid != sender:
+                record.distrust(f"{where} claims pid {pid}, but was sent by pid {named}: left out")
+                continue
+            if seq != expected_seq:
+                record.distrust(f"{where} has sequence number {seq} where {expected_seq} was due: lines are missing or repeated")
+            if t < last_t:
+                record.distrust(f"{where} goes back in time ({t} s after {last_t} s)")
+            expected_seq, last_t = seq + 1, t
+            try:
+                _apply(event, kind, t, pid, record, models, params, where)
+            except (Malformed, KeyError, TypeError, ValueError) as exc:
+                record.distrust(f"{where}: malformed {kind} record ({_why(exc)})")
 
 
-def _apply(event: dict, kind: str, key: tuple, record: ProbeRecord, models: dict, where: str) -> None:
+def _why(exc: Exception) -> str:
+    if isinstance(exc, Malformed):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return clip(f"{type(exc).__name__}: {exc}", 200)
+
+
+def _apply(event: dict, kind: str, t: float, pid: int, record: ProbeRecord, models: dict, params: Params, where: str) -> None:
     if kind == "start":
         record.started = True
     elif kind == "attached":
-        record.attached.append(event.get("package", "?"))
-    elif kind == "created":
-        if key in models:
-            record.inconsistencies.append(f"{where} builds model {key[1]} of pid {key[0]} a second time")
-            return
-        model = ModelRecord(key[0], event["model"], event.get("class", "?"), event.get("config", {}))
-        model.snapshots.append(Snapshot("created", event["t"], 0, _params(event["parameters"])))
-        models[key] = model
-    elif kind in ("snapshot", "loss") and key not in models:
-        record.inconsistencies.append(f"{where} is a {kind} of model {key[1]}, which was never built")
-    elif kind == "snapshot":
-        snapshot = Snapshot(
-            event["reason"], event["t"], event.get("train_forwards", 0), _params(event["parameters"]), event.get("directory")
-        )
-        models[key].snapshots.append(snapshot)
-    elif kind == "loss":
-        models[key].losses.append(float(event["loss"]))
-    elif kind == "end":
-        record.end = event.get("reason")
+        if len(record.attached) < MAX_MESSAGES:
+            record.attached.append(text(event.get("package", "?"), "package"))
     elif kind == "probe_error":
-        record.problems.append(f"probe error in {event.get('where')}: {event.get('error')}")
+        record.note(f"probe error in {clip(event.get('where'), 100)}: {clip(event.get('error'))}")
+    elif kind == "end":
+        record.end = text(event.get("reason"), "reason", 32)
+    elif kind in ("save", "merge"):
+        return  # on a model the probe did not see built: nothing to keep
+    else:
+        key = (pid, whole(event.get("model"), "model", 1, 1 << 31))
+        if kind == "created":
+            if key in models:
+                record.distrust(f"{where} builds model {key[1]} of pid {pid} a second time")
+                return
+            if len(models) >= MAX_MODELS:
+                raise Malformed(f"more than {MAX_MODELS} models built")
+            model = ModelRecord(pid, key[1], text(event.get("class", "?"), "class"), config(event.get("config", {})))
+            model.snapshots.append(Snapshot("created", t, 0, params.table(event["parameters"])))
+            models[key] = model
+        elif key not in models:
+            record.distrust(f"{where} is a {kind} of model {key[1]}, which was never built")
+        elif kind == "snapshot":
+            reason = event.get("reason")
+            if reason not in REASONS:
+                raise Malformed(f"reason {clip(reason, 40)} is not one the probe writes")
+            directory = event.get("directory")
+            snapshot = Snapshot(
+                reason,
+                t,
+                whole(event.get("train_forwards", 0), "train_forwards"),
+                params.table(event["parameters"]),
+                None if directory is None else text(directory, "directory", 4096),
+            )
+            models[key].snapshots.append(snapshot)
+        elif kind == "loss":
+            loss = number(event.get("loss"), "loss")
+            models[key].add_loss(loss if math.isfinite(loss) else float("nan"))

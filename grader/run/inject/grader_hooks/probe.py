@@ -36,6 +36,7 @@ PACKAGES = ("peft", "mindnlp.peft")
 COST_FACTOR = 20  # a periodic snapshot waits at least 20x its own cost: at most ~5 % overhead
 MARK = "_grader_probe_patched"
 MERGES = ("merge_and_unload", "merge_adapter", "unload")  # on the tuner: they rewrite base weights on purpose
+ACK_SECONDS = 60.0  # how long a new connection waits for the grader to know its pid (a dead grader cannot hang the run)
 
 _lock = threading.RLock()
 _socket_path = None
@@ -95,11 +96,19 @@ def _safe(function):
 
 
 def _connection():
-    """This process's connection to the grader, opened on first use (again after a fork)."""
+    """This process's connection to the grader, opened on first use (again after a fork). Nothing
+    is sent before the grader's one-byte acknowledgement: it looks this process's pid up while the
+    process is certainly alive, so a process that exits at once is still filed under its pid."""
     global _conn, _seq
     if _conn is None or _conn[0] != os.getpid():
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(_socket_path)
+        sock.settimeout(ACK_SECONDS)
+        try:
+            sock.recv(1)
+        except OSError:  # a timeout: a grader this slow is told by the record itself
+            pass
+        sock.settimeout(None)
         _conn, _seq = (os.getpid(), sock), 0
     return _conn[1]
 
