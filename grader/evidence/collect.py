@@ -10,7 +10,7 @@ from pathlib import Path
 
 from grader.course.profiles import Profile
 from grader.evidence import adapter as adapter_io
-from grader.evidence import diagnose, evaluation
+from grader.evidence import diagnose, evaluation, training_rows
 from grader.evidence.evaluator import AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
@@ -91,7 +91,9 @@ def evaluate(
     if adapter is not None and adapter.problem is None:
         folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
         _evaluate(ev, folder, profile, model_dir, mrpc_dir, device, evaluator)
-    return Findings.build(ev, adapter, *logs)
+    findings = Findings.build(ev, adapter, *logs)
+    ev.training_rows = training_rows.measure(findings.record, model_dir, mrpc_dir, profile.train_limit)
+    return findings
 
 
 def _evaluate(

@@ -45,6 +45,7 @@ class ModelRecord:
     config: dict
     snapshots: list[Snapshot] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
+    training_rows: list[str] = field(default_factory=list)  # fingerprints of the rows of training-mode passes
 
     @property
     def created(self) -> Snapshot:
@@ -184,7 +185,7 @@ def _apply(event: dict, kind: str, key: tuple, record: ProbeRecord, models: dict
         model = ModelRecord(key[0], event["model"], event.get("class", "?"), event.get("config", {}))
         model.snapshots.append(Snapshot("created", event["t"], 0, _params(event["parameters"])))
         models[key] = model
-    elif kind in ("snapshot", "loss") and key not in models:
+    elif kind in ("snapshot", "loss", "rows") and key not in models:
         record.inconsistencies.append(f"{where} is a {kind} of model {key[1]}, which was never built")
     elif kind == "snapshot":
         snapshot = Snapshot(
@@ -193,6 +194,8 @@ def _apply(event: dict, kind: str, key: tuple, record: ProbeRecord, models: dict
         models[key].snapshots.append(snapshot)
     elif kind == "loss":
         models[key].losses.append(float(event["loss"]))
+    elif kind == "rows":
+        models[key].training_rows.extend(str(row) for row in event["rows"])
     elif kind == "end":
         record.end = event.get("reason")
     elif kind == "probe_error":
