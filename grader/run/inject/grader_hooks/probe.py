@@ -350,11 +350,9 @@ def _training_rows(model, tracked, args, kwargs):
     attention mask, else by the model's pad id), so the grader can tell which split they came from."""
     global _rows_sent
     ids = kwargs.get("input_ids", args[0] if args else None)
-    if ids is None or _rows_sent >= ROWS_KEPT:
-        return
+    if getattr(ids, "shape", None) is None or len(ids.shape) != 2 or _rows_sent >= ROWS_KEPT:
+        return  # not a batch of token ids (a model fed embeddings, or something else entirely)
     ids = _array(ids)
-    if len(ids.shape) != 2:
-        return
     mask = kwargs.get("attention_mask")
     mask = _array(mask) if mask is not None else None
     if mask is not None and tuple(mask.shape) != tuple(ids.shape):
