@@ -18,7 +18,7 @@ from grader.checks.judge import judge
 from grader.course import calibration, model_files
 from grader.course.profiles import Profile
 from grader.errors import SandboxUnavailable
-from grader.evidence import collect
+from grader.evidence import code_fingerprint, collect
 from grader.evidence.evaluator import Evaluator
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
@@ -146,6 +146,7 @@ def run_and_measure(
                 source=src.to_dict() if src else None,
                 device=device.describe(),
                 not_copied=list(ws.not_copied),
+                code=code_fingerprint.of_folder(ws.root) if ws.entry else None,
             )
             request = execute.RunRequest(
                 profile,

@@ -2,7 +2,7 @@
 registers them all, in the order below, which is the order of a judgement's checks."""
 
 from grader.checks import run_checks  # isort: skip  # noqa: F401  (the run's checks come first)
-from grader.checks import adapter_checks, metric_checks, probe_checks  # noqa: F401  (they register their checks)
+from grader.checks import adapter_checks, data_checks, metric_checks, probe_checks  # noqa: F401  (they register their checks)
 from grader.checks.registry import REGISTRY
 
 

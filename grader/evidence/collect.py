@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from grader.course.profiles import Profile
 from grader.evidence import adapter as adapter_io
-from grader.evidence import adapter_limits, diagnose, evaluation
+from grader.evidence import adapter_limits, diagnose, evaluation, training_rows
 from grader.evidence.evaluator import AdapterFailed, EvaluationTimedOut, Evaluator, EvaluatorGone
 from grader.evidence.findings import Findings, read_logs
 from grader.evidence.record import ADAPTER_DIR, LOGS_DIR, Evidence
@@ -121,7 +121,9 @@ def evaluate(
     if adapter is not None and adapter.problem is None:
         folder = adapter_io.for_evaluation(adapter, evidence_dir / "adapter-converted")
         _evaluate(ev, folder, profile, model_dir, mrpc_dir, device, evaluator)
-    return Findings.build(ev, adapter, *logs)
+    findings = Findings.build(ev, adapter, *logs)
+    ev.training_rows = training_rows.measure(findings.record, model_dir, mrpc_dir, profile.train_limit)
+    return findings
 
 
 def _evaluate(

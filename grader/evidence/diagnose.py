@@ -56,6 +56,26 @@ MINDSPORE_LOG = re.compile(r"^\[(?:ERROR|CRITICAL)\] \S+?\(.*?\):\S+ \[[^\]]*\] 
 SEPARATOR = re.compile(r"^-{10,}$")
 SECTION_TITLE = re.compile(r"^- .*:\s*(?:\(.*\))?$")
 CPP_STACK = "- C++ Call Stack:"
+# What course images (ModelArts MindSpore images, the course's own) carry beside MindSpore: a run that
+# lacks one of these lacks it because of the interpreter it was given, not because of the student's code.
+COURSE_IMAGE_MODULES = {
+    "matplotlib": "matplotlib",
+    "pandas": "pandas",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "sklearn": "scikit-learn",
+    "tqdm": "tqdm",
+    "evaluate": "evaluate",
+    "datasets": "datasets",
+    "transformers": "transformers",
+    "tokenizers": "tokenizers",
+    "safetensors": "safetensors",
+    "peft": "peft",
+    "PIL": "pillow",
+    "mindspore": "mindspore",
+    "mindnlp": "mindnlp",
+}
+MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '(\w+)'")  # a package, not a submodule
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
 
 
@@ -73,6 +93,8 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             f"transformers/peft on mindtorch (`import torch`, torch.autograd.value_and_grad, Hugging Face "
             f"datasets); port the code, or {INTERPRETER_HINT}"
         )
+    if exit_code not in (0, None) and not api:
+        found += missing_modules(stderr)
     found += [advice for pattern, advice in MINDNLP_05_TRAPS if exit_code not in (0, None) and pattern.search(stderr)]
     if MARKER in stderr and exit_code not in (0, None):
         first = re.findall(re.escape(MARKER) + r" (\w+) was imported", stderr)[0]  # the student's own import
@@ -89,6 +111,29 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             "the hub names the grader serves (roberta-large, glue/mrpc) or from $GRADER_MODEL_DIR and "
             "$GRADER_DATA_DIR"
         )
+    return found
+
+
+def missing_modules(stderr: str) -> list[str]:
+    """A module the student interpreter lacks, named as the environment gap it is. One that course
+    images carry is not the student's error; any other may be a package the course does not
+    provide or a file the submission left out."""
+    found = []
+    for module in dict.fromkeys(MISSING_MODULE.findall(stderr)):
+        package = COURSE_IMAGE_MODULES.get(module)
+        if package:
+            found.append(
+                f"environment gap: the student interpreter has no module '{module}', which course images carry; this is not "
+                f"an error in the student's code. Grade with --python pointing at an interpreter that has it (the course "
+                f"image's), or install it into the grader's environment (`pip install --no-deps {package}` at the version "
+                f"requirements.lock pins)"
+            )
+        else:
+            found.append(
+                f"the student interpreter has no module '{module}': if it is a package the course allows, supply it (--python "
+                f"with an interpreter that has it, or install it into the grader's environment); if it is a file of the "
+                f"submission, it was not handed in; otherwise use what the course environment provides"
+            )
     return found
 
 

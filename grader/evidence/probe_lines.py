@@ -17,7 +17,7 @@ MAX_NAME = 300  # characters of a parameter, class or package name
 MAX_TEXT = 500  # characters of any other text (an error, a directory)
 MAX_DIMS, MAX_DIM = 8, 1 << 40
 CONFIG_ADAPTERS, CONFIG_KEYS, CONFIG_LIST = 4, 100, 64  # what of a PEFT config is kept
-EVENTS = ("start", "attached", "created", "snapshot", "loss", "end", "probe_error", "save", "merge")
+EVENTS = ("start", "attached", "created", "snapshot", "loss", "rows", "end", "probe_error", "save", "merge")
 REASONS = ("created", "periodic", "save", "merge", "exit", "terminated")
 
 

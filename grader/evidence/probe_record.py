@@ -24,6 +24,8 @@ ADAPTER_MARKERS = ("ia3_", "lora_", "modules_to_save", "prompt_encoder", "lokr_"
 MAX_MESSAGES = 20  # problems and inconsistencies listed; the rest are counted
 MAX_MODELS = 64
 MAX_LOSSES = 5_000  # points kept per model (the curve is thinned beyond)
+MAX_TRAINING_ROWS = 100_000  # row fingerprints kept per model (the probe sends at most 50,000 per process)
+ROW_CHARS = 16
 
 
 @dataclass
@@ -44,6 +46,7 @@ class ModelRecord:
     snapshots: list[Snapshot] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)  # one per `loss_stride` training steps
     loss_stride: int = 1
+    training_rows: list[str] = field(default_factory=list)  # fingerprints of the rows of training-mode passes
     _loss_count: int = 0
 
     def add_loss(self, loss: float) -> None:
@@ -268,3 +271,9 @@ def _apply(event: dict, kind: str, t: float, pid: int, record: ProbeRecord, mode
         elif kind == "loss":
             loss = number(event.get("loss"), "loss")
             models[key].add_loss(loss if math.isfinite(loss) else float("nan"))
+        elif kind == "rows":
+            rows = event.get("rows")
+            if not isinstance(rows, list) or not all(isinstance(row, str) and len(row) <= ROW_CHARS for row in rows):
+                raise Malformed(f"rows is not a list of strings of at most {ROW_CHARS} characters")
+            kept = models[key].training_rows
+            kept.extend(rows[: max(0, MAX_TRAINING_ROWS - len(kept))])

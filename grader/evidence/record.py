@@ -37,6 +37,8 @@ class Evidence:
     not_copied: list[str] = field(default_factory=list)  # the grader's own output folders left out of the run
     cpu_compatibility: list[str] = field(default_factory=list)  # MindNLP CPU gaps the grader supplied (cpu_compat hook)
     evaluated_by: str | None = None  # the long-lived evaluator, or a fresh evaluation and why
+    code: dict | None = None  # normalised fingerprint of the code as handed in (evidence/code_fingerprint.py)
+    training_rows: dict | None = None  # training rows observed against the splits (evidence/training_rows.py)
 
     def summary(self) -> str:
         if self.entry_problem:

@@ -134,7 +134,7 @@ def _loss_chart(curve):
     return charts.line(points, "Training loss per step")
 
 
-def view(scored: ScoredResult, audience: str) -> dict:
+def view(scored: ScoredResult, audience: str, class_notes: list[str] | None = None) -> dict:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
     instructor = audience == "instructor"
@@ -167,8 +167,10 @@ def view(scored: ScoredResult, audience: str) -> dict:
         "log_title": log_title,
         "run_failed": bool(run and run.status != PASSED),
         "budget_used": measurements.get("wall_seconds"),
+        "class_notes": list(class_notes or []) if instructor else [],
     }
 
 
-def render(scored: ScoredResult, audience: str = "student") -> str:
-    return environment().get_template("report.html.j2").render(**view(scored, audience))
+def render(scored: ScoredResult, audience: str = "student", class_notes: list[str] | None = None) -> str:
+    """`class_notes`: what the class summary found across students (instructor view only)."""
+    return environment().get_template("report.html.j2").render(**view(scored, audience, class_notes))

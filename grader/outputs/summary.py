@@ -4,6 +4,7 @@ that says why, so one broken submission never hides the rest of the class."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -11,12 +12,14 @@ from pathlib import Path
 
 from grader.checks.judgement import ERROR, PASSED
 from grader.evidence import adapter as adapter_io
+from grader.evidence import code_fingerprint
 from grader.evidence.record import ADAPTER_DIR
+from grader.evidence.record import FILE as EVIDENCE_FILE
 from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
 from grader.outputs.atomic import write_text
 from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
-from grader.outputs.report import environment, split_baseline, unsafe
+from grader.outputs.report import environment, render, split_baseline, unsafe
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import ScoredResult
 
@@ -133,6 +136,44 @@ def identical_adapters(rows: list[Row]) -> list[list[str]]:
     return [sorted(students) for students in by_digest.values() if len(students) > 1]
 
 
+def _code(row: Row) -> dict | None:
+    """The code fingerprint the grader took before the run (evidence.json), or None."""
+    try:
+        return json.loads((row.folder / EVIDENCE_DIR / EVIDENCE_FILE).read_text()).get("code")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def similar_code(rows: list[Row]) -> list[dict]:
+    """Groups of students whose code is identical or near-identical once comments, layout and
+    names are set aside (evidence/code_fingerprint.py): [{"students", "identical", "least"}].
+    For the instructor to look at, never a verdict."""
+    return code_fingerprint.groups({row.student: _code(row) for row in rows if row.scored})
+
+
+def class_notes(rows: list[Row], code_groups: list[dict], adapter_groups: list[list[str]]) -> dict[str, list[str]]:
+    """Per student, what the class summary found about them and others."""
+    notes: dict[str, list[str]] = {}
+    for group in code_groups:
+        for student in group["students"]:
+            others = ", ".join(s for s in group["students"] if s != student)
+            kind = "identical" if group["identical"] else f"near-identical (at least {group['least']:.0%} of normalised code in common)"
+            notes.setdefault(student, []).append(f"code {kind} to {others}'s, comments, layout and names aside")
+    for group in adapter_groups:
+        for student in group:
+            others = ", ".join(s for s in group if s != student)
+            notes.setdefault(student, []).append(f"saved adapter bit-identical to {others}'s")
+    return notes
+
+
+def _rewrite_instructor_reports(rows: list[Row], notes: dict[str, list[str]]) -> None:
+    """Each named student's instructor report, rendered again with what the class showed."""
+    for row in rows:
+        report = row.folder / INSTRUCTOR_REPORT
+        if row.scored and row.student in notes and report.is_file():
+            write_text(report, render(row.scored, "instructor", notes[row.student]))
+
+
 def view(rows: list[Row], out_dir: Path) -> dict:
     names = _criteria(rows)
     rates = _pass_rates(rows, names)
@@ -172,6 +213,7 @@ def view(rows: list[Row], out_dir: Path) -> dict:
         else None,
         "rates": rates,
         "identical": identical_adapters(rows),
+        "similar_code": similar_code(rows),
         "rate_chart": charts.hbars(
             [(r["check"] + (" (informational)" if r["informational"] else ""), r["rate"], _rate_colour(r)) for r in rates],
             1.0,
@@ -201,7 +243,8 @@ def write(
             row.student = known.student
             if known.status:
                 row.scored, row.state, row.problem = None, known.status, known.problem
-    html = environment().get_template("summary.html.j2").render(**view(rows, out_dir))
+    shown = view(rows, out_dir)
+    html = environment().get_template("summary.html.j2").render(**shown)
     path = out_dir / SUMMARY
     write_text(path, html)
     book = []
@@ -210,4 +253,5 @@ def write(
         extra, submission = (known.extra, known.submission) if known else ({}, "")
         book.append(gradebook.ClassRow(row.student, row.status, row.scored, row.problem, submission, extra, row.folder.name))
     gradebook.write_class(book, list(extra_columns or []), out_dir / GRADEBOOK)
+    _rewrite_instructor_reports(rows, class_notes(rows, shown["similar_code"], shown["identical"]))
     return path, rows

@@ -113,7 +113,12 @@ def test_mindnlp_04_checkpoint_names_map_onto_peft_names(tmp_path):
 def test_hidden_checks_stay_out_of_the_students_report(tmp_path, large_calibration):
     ev = evidence(tmp_path, metrics(0.90, 0.93, 0.7, 408), metrics(0.7771, 0.85, 0.7, 1725), stdout="accuracy 0.9911")
     result = judge(ev, large_calibration, profiles.load("roberta-large"), 1.0)
-    assert {c.id for c in result.checks if c.visibility == HIDDEN} == {"test_metrics", "reference_copy", "claimed_metrics"}
+    assert {c.id for c in result.checks if c.visibility == HIDDEN} == {
+        "test_metrics",
+        "reference_copy",
+        "claimed_metrics",
+        "validation_not_trained",
+    }
     assert result.measurements["test_accuracy"] == 0.7771 and result.measurements["claimed_accuracy"] == 0.9911
     scored = score(result, rubric.load())
     student, instructor = report.render(scored, "student"), report.render(scored, "instructor")

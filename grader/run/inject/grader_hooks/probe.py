@@ -35,6 +35,8 @@ INTERVAL_ENV = "GRADER_PROBE_INTERVAL"
 PACKAGES = ("peft", "mindnlp.peft")
 COST_FACTOR = 20  # a periodic snapshot waits at least 20x its own cost: at most ~5 % overhead
 MARK = "_grader_probe_patched"
+ROW_TOKENS = 16  # tokens of each training row fingerprinted (evidence/training_rows.py computes the same)
+ROWS_KEPT = 50000  # row fingerprints sent per process: several epochs of MRPC's 3,668 training pairs
 MERGES = ("merge_and_unload", "merge_adapter", "unload")  # on the tuner: they rewrite base weights on purpose
 ACK_SECONDS = 60.0  # how long a new connection waits for the grader to know its pid (a dead grader cannot hang the run)
 
@@ -48,6 +50,7 @@ _fixed_interval = False  # GRADER_PROBE_INTERVAL given: snapshot exactly that of
 _models = []  # _Tracked, in order of creation
 _depth = {}  # id(model) -> nesting of patched __init__ calls still running
 _busy = False
+_rows_sent = 0
 
 
 class _Tracked:
@@ -331,6 +334,8 @@ def _wrap_forward(model, tracked):
     @functools.wraps(original)
     def forward(*args, **kwargs):
         _safe(_before_forward)(model, tracked)
+        if getattr(model, "training", False):
+            _safe(_training_rows)(model, tracked, args, kwargs)
         output = original(*args, **kwargs)
         _safe(_after_forward)(model, tracked, output)
         return output
@@ -342,6 +347,35 @@ def _before_forward(model, tracked):
     _flush_loss(tracked)
     if getattr(model, "training", False) and time.monotonic() >= tracked.next_snapshot:
         _snapshot(tracked, "periodic")
+
+
+def row_fingerprint(tokens):
+    """A short hash of a row's first ROW_TOKENS token ids, padding left out."""
+    return "%08x" % zlib.crc32(",".join(str(int(t)) for t in tokens[:ROW_TOKENS]).encode())
+
+
+def _training_rows(model, tracked, args, kwargs):
+    """Fingerprint every row of a training-mode pass's input_ids (padding stripped by the
+    attention mask, else by the model's pad id), so the grader can tell which split they came from."""
+    global _rows_sent
+    ids = kwargs.get("input_ids", args[0] if args else None)
+    if getattr(ids, "shape", None) is None or len(ids.shape) != 2 or _rows_sent >= ROWS_KEPT:
+        return  # not a batch of token ids (a model fed embeddings, or something else entirely)
+    ids = _array(ids)
+    mask = kwargs.get("attention_mask")
+    mask = _array(mask) if mask is not None else None
+    if mask is not None and tuple(mask.shape) != tuple(ids.shape):
+        mask = None
+    pad = getattr(getattr(model, "config", None), "pad_token_id", None)
+    rows = []
+    for i, row in enumerate(ids.tolist()):
+        if mask is not None:
+            row = [t for t, keep in zip(row, mask[i].tolist()) if keep]
+        elif pad is not None:
+            row = [t for t in row if t != pad]
+        rows.append(row_fingerprint(row))
+    _rows_sent += len(rows)
+    _write({"event": "rows", "model": tracked.number, "step": tracked.train_forwards, "rows": rows})
 
 
 def _after_forward(model, tracked, output):
