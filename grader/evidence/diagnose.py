@@ -39,8 +39,10 @@ MINDNLP_05_TRAPS = (
     ),
     (
         re.compile(r"_get_privateuse1_backend_name"),
-        "displaying a PEFT model as a cell's last expression fails under MindNLP 0.5.1 (the error is in the display, "
-        "not in a line of the cell): end the cell with print(model) or a semicolon",
+        "showing a model that holds PEFT layers fails under MindNLP 0.5.1 however it is shown: print(model), repr, str "
+        "and a notebook cell's last expression all build the same text, which mindtorch cannot (it lacks "
+        "_get_privateuse1_backend_name): do not print the model; end such a cell with `;` or an assignment, and show "
+        "what was built with model.print_trainable_parameters() or print(model.peft_config)",
     ),
     (
         re.compile(r"Tensor must have device|- Dataset Pipeline Error Message:"),
@@ -48,6 +50,10 @@ MINDNLP_05_TRAPS = (
         "the batches with the Hugging Face tokenizer and datasets, or convert with torch.tensor(...)",
     ),
 )
+# A data file the code expected beside it (GLUE's ./data/mrpc/train.tsv), as Python, pandas and datasets report it.
+MISSING_FILE = re.compile(r"(?:No such file or directory|Unable to find|does not exist)\W{0,8}(?P<path>[^'\"\s]+)")
+DATA_FILE = re.compile(r"\.(?:tsv|csv|jsonl|parquet|arrow)$|mrpc|glue", re.IGNORECASE)
+UPLOAD = re.compile(r"\bpush_to_hub\b|\bupload_(?:file|folder|large_folder)\b|\bcreate_(?:repo|commit)\b|/api/repos/create|\blogin\(")
 CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
 # Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message),
 # the separators and section titles of MindSpore's multi-line messages, and the C++ call stack that ends them.
@@ -62,7 +68,7 @@ INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --pyth
 def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summary: str | None = None) -> list[str]:
     found: list[str] = []
     if notebook_summary:
-        found.append(notebook_summary)
+        found.append(readable(notebook_summary))
     if timed_out:
         return found
     api = MINDNLP_04.search(stderr)
@@ -83,7 +89,20 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             + (" (killed by the system)" if exit_code == -9 else "")
             + ": lower the batch size or the maximum sequence length, or free tensors kept across steps"
         )
-    if exit_code not in (0, None) and OFFLINE.search(stderr):
+    missing = [m.group("path") for m in MISSING_FILE.finditer(stderr) if DATA_FILE.search(m.group("path"))]
+    if missing and exit_code not in (0, None):
+        found.append(
+            f"the code reads {missing[-1]}, which the run does not have (data files are not part of a submission): "
+            'read MRPC as the grader serves it, with load_dataset("glue", "mrpc") or from $GRADER_TRAIN_FILE and '
+            "$GRADER_VALIDATION_FILE (JSON lines with sentence1, sentence2, label)"
+        )
+    if exit_code not in (0, None) and OFFLINE.search(stderr) and UPLOAD.search(stderr):
+        found.append(
+            "uploads to the Hugging Face hub (push_to_hub, upload_folder, create_repo or login) need the network, and "
+            'grading is offline: save with model.save_pretrained(os.environ["GRADER_OUTPUT_DIR"]) and leave the upload '
+            "out of the graded code, or run it only when GRADER_OUTPUT_DIR is unset"
+        )
+    elif exit_code not in (0, None) and OFFLINE.search(stderr):
         found.append(
             "tried to download from the internet; grading is offline: load the model, data and metric by "
             "the hub names the grader serves (roberta-large, glue/mrpc) or from $GRADER_MODEL_DIR and "
@@ -97,12 +116,11 @@ def cpu_compatibility(stderr: str) -> list[str]:
     return list(dict.fromkeys(f"{what} ({why})" for what, why in CPU_COMPAT_USED.findall(stderr)))
 
 
-def headline(stderr: str) -> str:
-    """The line that says why the run failed: the last exception with its message, where MindSpore
-    leaves the message empty the first line of its body that says something, or MindSpore's last
-    logged error when no Python exception was printed; never a separator or the C++ call stack."""
+def _said(text: str) -> list[str]:
+    """The lines of an error text that say something: never a separator or the C++ call stack
+    that MindSpore appends to its messages for its own developers."""
     lines, in_stack = [], False
-    for raw in stderr.splitlines():
+    for raw in text.splitlines():
         line = raw.strip()
         if line.startswith(CPP_STACK):
             in_stack = True
@@ -110,6 +128,20 @@ def headline(stderr: str) -> str:
             in_stack = False
         elif not in_stack and line and not SEPARATOR.match(line):
             lines.append(line)
+    return lines
+
+
+def readable(message: str) -> str:
+    """A multi-line error message as one line a student reads: MindSpore's section titles,
+    separators and C++ call stack left out."""
+    return " ".join(line for line in _said(message) if not SECTION_TITLE.match(line))
+
+
+def headline(stderr: str) -> str:
+    """The line that says why the run failed: the last exception with its message, where MindSpore
+    leaves the message empty the first line of its body that says something, or MindSpore's last
+    logged error when no Python exception was printed; never a separator or the C++ call stack."""
+    lines = _said(stderr)
     for i in range(len(lines) - 1, -1, -1):
         found = EXCEPTION_LINE.match(lines[i])
         if found and ":" in lines[i]:
