@@ -51,8 +51,8 @@ MINDNLP_05_TRAPS = (
     ),
 )
 # A data file the code expected beside it (GLUE's ./data/mrpc/train.tsv), as Python, pandas and datasets report it.
-MISSING_FILE = re.compile(r"(?:No such file or directory|Unable to find|does not exist)\W{0,8}(?P<path>[^'\"\s]+)")
-DATA_FILE = re.compile(r"\.(?:tsv|csv|jsonl|parquet|arrow)$|mrpc|glue", re.IGNORECASE)
+MISSING_FILE = re.compile(r"(?:No such file or directory|Unable to find|does not exist):?\s*['\"]?(?P<path>[^'\"\s]+)")
+DATA_FILE = re.compile(r"\.(?:tsv|csv|jsonl|parquet|arrow|txt)$", re.IGNORECASE)  # GLUE's, MSR's and converted copies: not configs
 UPLOAD = re.compile(r"\bpush_to_hub\b|\bupload_(?:file|folder|large_folder)\b|\bcreate_(?:repo|commit)\b|/api/repos/create|\blogin\(")
 CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
 # Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message),
