@@ -122,6 +122,7 @@ def hub_names(units: list[Unit], served: dict[str, set[str]], entry_name: str = 
     (a value computed at run time) one the static pass cannot tell, left to the short run."""
     items, seen = [], set()
     for group, known in namespaces(units, entry_name):
+        saved = {_argument(c, 0, "save_directory", known) for u in group for c in calls(u.tree, "save_pretrained", "save_model")}
         for unit in group:
             for kind, functions, first, second in HUB_CALLS:
                 for call in calls(unit.tree, *functions):
@@ -134,6 +135,8 @@ def hub_names(units: list[Unit], served: dict[str, set[str]], entry_name: str = 
                         continue  # a model path from a variable such as $GRADER_MODEL_DIR: nothing to look up
                     if path is not UNKNOWN and (path.startswith((".", "/", "~")) or kind == "dataset" and path in LOCAL_LOADERS):
                         continue
+                    if kind == "model" and path in saved:
+                        continue  # a folder the code itself saves to (reloading its adapter): local, not the hub
                     if path is UNKNOWN or name is UNKNOWN:
                         if (kind, ast.unparse(call)) not in seen:
                             seen.add((kind, ast.unparse(call)))

@@ -53,6 +53,19 @@ def test_a_constant_is_followed_across_cells_and_keywords(tmp_path, capsys):
     assert code == 0
 
 
+def test_a_folder_the_code_saves_to_and_reloads_is_local_not_a_hub_name(tmp_path, capsys):
+    folder = notebook(
+        tmp_path / "nb",
+        HEAD + "from peft import PeftModel\nfrom transformers import AutoModelForSequenceClassification\n",
+        'out = "ia3-mrpc-final"\nbase = AutoModelForSequenceClassification.from_pretrained("roberta-large")',
+        "model.save_pretrained(out)\nagain = PeftModel.from_pretrained(base, out)\n"
+        "merged = AutoModelForSequenceClassification.from_pretrained(out)",
+        'other = AutoModelForSequenceClassification.from_pretrained("bert-base-uncased")',
+    )
+    code, names = check(folder, capsys)
+    assert names == {"model 'roberta-large'": "✓", "model 'bert-base-uncased'": "✗"} and code == 1
+
+
 def test_a_constant_naming_another_task_is_a_problem(tmp_path, capsys):
     folder = notebook(tmp_path / "nb", HEAD, 'task = "sst2"', 'data = load_dataset("glue", task)')
     code, names = check(folder, capsys)
