@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from grader.run.error_text import SECTION_TITLE, said
 from grader.run.inject.grader_hooks.cpu_compat import MARKER as CPU_COMPAT_MARKER
 from grader.run.inject.grader_hooks.importorder import MARKER
 
@@ -55,20 +56,17 @@ MISSING_FILE = re.compile(r"(?:No such file or directory|Unable to find|does not
 DATA_FILE = re.compile(r"\.(?:tsv|csv|jsonl|parquet|arrow|txt)$", re.IGNORECASE)  # GLUE's, MSR's and converted copies: not configs
 UPLOAD = re.compile(r"\bpush_to_hub\b|\bupload_(?:file|folder|large_folder)\b|\bcreate_(?:repo|commit)\b|/api/repos/create|\blogin\(")
 CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
-# Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message),
-# the separators and section titles of MindSpore's multi-line messages, and the C++ call stack that ends them.
+# Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message);
+# run/error_text.py leaves out the separators and the C++ call stack of MindSpore's multi-line messages.
 EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Interrupt|Exit)\b(?::\s*(.*))?$")
 MINDSPORE_LOG = re.compile(r"^\[(?:ERROR|CRITICAL)\] \S+?\(.*?\):\S+ \[[^\]]*\] \w+\] (.+)$")
-SEPARATOR = re.compile(r"^-{10,}$")
-SECTION_TITLE = re.compile(r"^- .*:\s*(?:\(.*\))?$")
-CPP_STACK = "- C++ Call Stack:"
 INTERPRETER_HINT = "grade it in the course's MindNLP 0.4 environment with --python /path/to/its/python (or `python` in the profile's [run])"
 
 
 def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summary: str | None = None) -> list[str]:
     found: list[str] = []
     if notebook_summary:
-        found.append(readable(notebook_summary))
+        found.append(notebook_summary)
     if timed_out:
         return found
     api = MINDNLP_04.search(stderr)
@@ -116,32 +114,11 @@ def cpu_compatibility(stderr: str) -> list[str]:
     return list(dict.fromkeys(f"{what} ({why})" for what, why in CPU_COMPAT_USED.findall(stderr)))
 
 
-def _said(text: str) -> list[str]:
-    """The lines of an error text that say something: never a separator or the C++ call stack
-    that MindSpore appends to its messages for its own developers."""
-    lines, in_stack = [], False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith(CPP_STACK):
-            in_stack = True
-        elif in_stack and not line:
-            in_stack = False
-        elif not in_stack and line and not SEPARATOR.match(line):
-            lines.append(line)
-    return lines
-
-
-def readable(message: str) -> str:
-    """A multi-line error message as one line a student reads: MindSpore's section titles,
-    separators and C++ call stack left out."""
-    return " ".join(line for line in _said(message) if not SECTION_TITLE.match(line))
-
-
 def headline(stderr: str) -> str:
     """The line that says why the run failed: the last exception with its message, where MindSpore
     leaves the message empty the first line of its body that says something, or MindSpore's last
     logged error when no Python exception was printed; never a separator or the C++ call stack."""
-    lines = _said(stderr)
+    lines = said(stderr)
     for i in range(len(lines) - 1, -1, -1):
         found = EXCEPTION_LINE.match(lines[i])
         if found and ":" in lines[i]:

@@ -14,7 +14,7 @@ import pytest
 from grader.checks.judgement import FAILED, PASSED
 from grader.course.mindnlp_env import OFFLINE_ENV
 from grader.evidence import diagnose
-from grader.run import notebook
+from grader.run import error_text, notebook
 from tests.helpers import SUBMISSIONS, grade
 
 SAVE_ADVICE = "call model.save_pretrained"
@@ -56,7 +56,7 @@ def test_mindspores_cpp_call_stack_is_left_out_of_a_notebook_message(mindspore_m
         "cell In [2], line 3 (`scores = ops.matmul(a, b)`) raised RuntimeError: "
         "For 'MatMulExt' op, shape1[-1] must be equal to shape2[-2], but got 3 and 2."
     ]
-    assert diagnose.readable(mindspore_message) == "For 'MatMulExt' op, shape1[-1] must be equal to shape2[-2], but got 3 and 2."
+    assert error_text.readable(mindspore_message) == "For 'MatMulExt' op, shape1[-1] must be equal to shape2[-2], but got 3 and 2."
 
 
 def test_a_push_to_hub_offline_is_named_an_upload_and_a_download_stays_a_download(tmp_path):
