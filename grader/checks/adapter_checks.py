@@ -33,22 +33,31 @@ def full_model_message(found: list[dict], looked: str) -> str:
     )
 
 
+def ended_before_saving(ev) -> str | None:
+    """Why no adapter is the run's failure, not a missing save: it crashed or was stopped first.
+    Advice to call save_pretrained belongs only to a run that ended normally without saving."""
+    run = ev.run
+    if run is None or not (run.timed_out or run.exit_code != 0):
+        return None
+    how = f"was stopped at the {run.budget_seconds:g} s budget" if run.timed_out else f"failed (exit status {run.exit_code})"
+    return f"the run {how} before it saved an adapter: fix what stopped it first (the criterion on the run says what)"
+
+
 @check("adapter_type", "Adapter is IA3 for sequence classification", READ)
 def adapter_type(f: Findings, cal: Calibration) -> Judged:
     ev, adapter, ref = f.evidence, f.adapter, cal.structure
     expected = f"{ref.peft_type} / {ref.task_type}"
     if adapter is None:
         looked = "; ".join(ev.searched) or "nowhere (nothing ran)"
+        advice = ended_before_saving(ev) or "call model.save_pretrained($GRADER_OUTPUT_DIR)"
         if ev.ignored_adapters:
             ignored = "; ".join(f"{a['path']}: {a['reason']}" for a in ev.ignored_adapters)
             return failed(
-                f"no adapter written by this run (ignored {ignored}); train, then call model.save_pretrained($GRADER_OUTPUT_DIR)", expected
+                f"no adapter written by this run (ignored {ignored}); {ended_before_saving(ev) or 'train, then ' + advice}", expected
             )
         if ev.full_models:
             return failed(full_model_message(ev.full_models, looked), expected, [m["path"] for m in ev.full_models])
-        return failed(
-            f"no adapter saved: no adapter_config.json found (looked in {looked}); call model.save_pretrained($GRADER_OUTPUT_DIR)", expected
-        )
+        return failed(f"no adapter saved: no adapter_config.json found (looked in {looked}); {advice}", expected)
     measured = f"{adapter.peft_type} / {adapter.task_type}"
     if adapter.problem:
         return failed(f"adapter at {ev.adapter_found_at}: {adapter.problem}", expected, measured)

@@ -25,6 +25,7 @@ def measurements(f: Findings, cal: Calibration) -> dict:
         "timed_out": ev.run.timed_out if ev.run else False,
         "exit_code": ev.run.exit_code if ev.run else None,
         "adapter_found_at": ev.adapter_found_at,
+        "other_adapters": ev.other_adapters,  # found too, not graded (adapter.CHOICE_RULE)
         "source": ev.source,
     }
     if adapter:

@@ -11,33 +11,15 @@ from __future__ import annotations
 
 import ast
 import json
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
+from grader.commands import offline_names
+from grader.commands.code_items import INFO, OK, PROBLEM, WARNING, Item, Unit, calls, literal
 from grader.course.calibration import Structure
 from grader.evidence.diagnose import MINDNLP_04_MODULES
 from grader.run.inject.grader_hooks.importorder import WATCHED as BEFORE_MINDNLP
-from grader.run.offline import CONFIG as OFFLINE_CONFIG
 
-OK, PROBLEM, WARNING, INFO = "ok", "problem", "warning", "info"
-LOCAL_LOADERS = {"json", "csv", "text", "parquet", "arrow", "pandas"}  # datasets' packaged builders: no hub
 SAVERS = ("save_pretrained", "save_model")
-
-
-@dataclass(frozen=True)
-class Item:
-    status: str  # ok | problem | warning | info
-    topic: str
-    text: str
-
-
-@dataclass
-class Unit:
-    """One piece of code: a .py file, or a notebook cell."""
-
-    label: str  # train.py, or notebook.ipynb cell 3
-    tree: ast.Module
 
 
 def _cell_source(cell: dict) -> str:
@@ -85,20 +67,6 @@ def _imports(tree: ast.Module) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _calls(tree: ast.Module, *names: str) -> list[ast.Call]:
-    def name_of(func) -> str | None:
-        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and name_of(n.func) in names]
-
-
-def _literal(node):
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-
-
 def _of_entry(label: str, entry_name: str) -> bool:
     return label == entry_name or label.startswith(entry_name + " cell ")
 
@@ -142,14 +110,14 @@ def units_order(label: str, units: list[Unit]) -> int:
 
 
 def ia3_config(units: list[Unit], structure: Structure) -> list[Item]:
-    calls = [(u, c) for u in units for c in _calls(u.tree, "IA3Config")]
-    if not calls:
+    configs = [(u, c) for u in units for c in calls(u.tree, "IA3Config")]
+    if not configs:
         other = sorted(
-            {n for u in units for n in ("LoraConfig", "PrefixTuningConfig", "PromptTuningConfig", "AdaLoraConfig") if _calls(u.tree, n)}
+            {n for u in units for n in ("LoraConfig", "PrefixTuningConfig", "PromptTuningConfig", "AdaLoraConfig") if calls(u.tree, n)}
         )
         why = f"found {', '.join(other)} instead" if other else "none found"
         return [Item(PROBLEM, "IA3", f"no IA3Config(...) call ({why}): the homework fine-tunes with IA3")]
-    unit, call = calls[0]
+    unit, call = configs[0]
     where = f"{unit.label}, line {call.lineno}"
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
     items = []
@@ -165,7 +133,7 @@ def ia3_config(units: list[Unit], structure: Structure) -> list[Item]:
         if key not in keywords:
             items.append(Item(OK, "IA3", f"{key} left to PEFT's RoBERTa default (the reference's: {', '.join(sorted(reference))})"))
             continue
-        value = _literal(keywords[key])
+        value = literal(keywords[key])
         if value is None:
             items.append(
                 Item(INFO, "IA3", f"{key} is computed at run time ({ast.unparse(keywords[key])}): the short run shows what it gives")
@@ -174,13 +142,13 @@ def ia3_config(units: list[Unit], structure: Structure) -> list[Item]:
             items.append(Item(OK, "IA3", f"{key} = {sorted(value)}, as the reference"))
         else:
             items.append(Item(PROBLEM, "IA3", f"{key} = {value!r} at {where}; the reference uses {sorted(reference)}"))
-    if not any(_calls(u.tree, "get_peft_model") or _calls(u.tree, "from_pretrained") and "PeftModel" in ast.unparse(u.tree) for u in units):
+    if not any(calls(u.tree, "get_peft_model") or calls(u.tree, "from_pretrained") and "PeftModel" in ast.unparse(u.tree) for u in units):
         items.append(Item(WARNING, "IA3", "no get_peft_model(...) call: the IA3 config must be applied to the model"))
     return items
 
 
 def adapter_saving(units: list[Unit]) -> list[Item]:
-    saves = [(u, c) for u in units for c in _calls(u.tree, *SAVERS)]
+    saves = [(u, c) for u in units for c in calls(u.tree, *SAVERS)]
     mentions = any(isinstance(n, ast.Constant) and n.value == "GRADER_OUTPUT_DIR" for u in units for n in ast.walk(u.tree))
     if not saves:
         return [
@@ -202,46 +170,14 @@ def adapter_saving(units: list[Unit]) -> list[Item]:
     return [Item(WARNING, "adapter", f"{where} saves the adapter but the code never reads $GRADER_OUTPUT_DIR: {advice}")]
 
 
-def served_names(hub_names: tuple[str, ...]) -> dict[str, set[str]]:
-    """Lower-case names the offline mapping serves: models (a profile's hub_names), datasets, metrics."""
-    config = tomllib.loads(OFFLINE_CONFIG.read_text())
-    return {
-        "model": {n.lower() for n in hub_names},
-        "dataset": {n.lower() for e in config.get("datasets", []) for n in e["names"]},
-        "metric": {n.lower() for e in config.get("metrics", []) for n in e["names"]},
-    }
-
-
-def hub_names(units: list[Unit], served: dict[str, set[str]]) -> list[Item]:
-    items, seen = [], set()
-    kinds = (("model", ("from_pretrained",)), ("dataset", ("load_dataset",)), ("metric", ("load", "load_metric")))
-    for unit in units:
-        for kind, functions in kinds:
-            for call in _calls(unit.tree, *functions):
-                parts = [_literal(a) for a in call.args[:2]]
-                if not parts or not isinstance(parts[0], str):
-                    continue  # a path from a variable such as $GRADER_MODEL_DIR: nothing to look up
-                if kind == "metric" and not (isinstance(call.func, ast.Attribute) and ast.unparse(call.func.value) == "evaluate"):
-                    continue
-                name = "/".join(p for p in parts if isinstance(p, str)) if kind != "model" else parts[0]
-                if (kind, name) in seen or (kind == "dataset" and parts[0] in LOCAL_LOADERS) or parts[0].startswith((".", "/", "~")):
-                    continue
-                seen.add((kind, name))
-                where = f"{unit.label}, line {call.lineno}"
-                if name.lower() in served[kind]:
-                    items.append(Item(OK, "offline names", f"{kind} {name!r} ({where}) is served offline by the grader"))
-                else:
-                    known = ", ".join(sorted(served[kind]))
-                    items.append(Item(PROBLEM, "offline names", f"{kind} {name!r} ({where}) is not served offline; use one of: {known}"))
-    if not items:
-        items.append(Item(INFO, "offline names", "no hub names in the code (paths from $GRADER_MODEL_DIR and $GRADER_DATA_DIR need none)"))
-    return items
-
-
 def read(root: Path, entry: Path, structure: Structure, hub: tuple[str, ...]) -> list[Item]:
     units, items = read_units(root, entry)
     if not any(_of_entry(u.label, entry.name) for u in units):
         return items  # nothing of the entry could be read: its problem is already listed
     return (
-        items + mindnlp_api(units, entry.name) + ia3_config(units, structure) + adapter_saving(units) + hub_names(units, served_names(hub))
+        items
+        + mindnlp_api(units, entry.name)
+        + ia3_config(units, structure)
+        + adapter_saving(units)
+        + offline_names.read(units, hub, entry.name)
     )

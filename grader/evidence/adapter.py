@@ -76,9 +76,17 @@ class Adapter:
         return int(sum(t.size for t in self.tensors.values()))
 
 
+# How the grader chooses among several adapters (collect's order of roots, find's order within
+# each, less those collect ignores), as reports state it.
+CHOICE_RULE = (
+    "the grader grades one adapter: the first found in $GRADER_OUTPUT_DIR, then in the submission folder, the newest "
+    "adapter_config.json first within each, leaving out adapters handed in with the submission and ones unsafe to copy"
+)
+
+
 def find(listing: untrusted.Listing) -> list[PurePosixPath]:
-    """Folders (below the walked root) holding an adapter_config.json, newest first; one that is
-    a link, FIFO or device is found too, so that keep() can say why it is not taken."""
+    """Folders (below the walked root) holding an adapter_config.json, newest first (CHOICE_RULE); one
+    that is a link, FIFO or device is found too, so that keep() can say why it is not taken."""
     configs = [e for e in listing.entries if e.path.name == CONFIG and e.kind != "folder"]
     return [e.path.parent for e in sorted(configs, key=lambda e: e.mtime, reverse=True)]
 

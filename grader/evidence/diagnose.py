@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from grader.run.error_text import SECTION_TITLE, said
 from grader.run.inject.grader_hooks.cpu_compat import MARKER as CPU_COMPAT_MARKER
 from grader.run.inject.grader_hooks.importorder import MARKER
 
@@ -39,8 +40,10 @@ MINDNLP_05_TRAPS = (
     ),
     (
         re.compile(r"_get_privateuse1_backend_name"),
-        "displaying a PEFT model as a cell's last expression fails under MindNLP 0.5.1 (the error is in the display, "
-        "not in a line of the cell): end the cell with print(model) or a semicolon",
+        "showing a model that holds PEFT layers fails under MindNLP 0.5.1 however it is shown: print(model), repr, str "
+        "and a notebook cell's last expression all build the same text, which mindtorch cannot (it lacks "
+        "_get_privateuse1_backend_name): do not print the model; end such a cell with `;` or an assignment, and show "
+        "what was built with model.print_trainable_parameters() or print(model.peft_config)",
     ),
     (
         re.compile(r"Tensor must have device|- Dataset Pipeline Error Message:"),
@@ -48,14 +51,15 @@ MINDNLP_05_TRAPS = (
         "the batches with the Hugging Face tokenizer and datasets, or convert with torch.tensor(...)",
     ),
 )
+# A data file the code expected beside it (GLUE's ./data/mrpc/train.tsv), as Python, pandas and datasets report it.
+MISSING_FILE = re.compile(r"(?:No such file or directory|Unable to find|does not exist):?\s*['\"]?(?P<path>[^'\"\s]+)")
+DATA_FILE = re.compile(r"\.(?:tsv|csv|jsonl|parquet|arrow|txt)$", re.IGNORECASE)  # GLUE's, MSR's and converted copies: not configs
+UPLOAD = re.compile(r"\bpush_to_hub\b|\bupload_(?:file|folder|large_folder)\b|\bcreate_(?:repo|commit)\b|/api/repos/create|\blogin\(")
 CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \((.+?)\)")
-# Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message),
-# the separators and section titles of MindSpore's multi-line messages, and the C++ call stack that ends them.
+# Error text: a Python exception line, a MindSpore log line ([ERROR] MODULE(pid,...):time [file:line] Function] message);
+# run/error_text.py leaves out the separators and the C++ call stack of MindSpore's multi-line messages.
 EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Interrupt|Exit)\b(?::\s*(.*))?$")
 MINDSPORE_LOG = re.compile(r"^\[(?:ERROR|CRITICAL)\] \S+?\(.*?\):\S+ \[[^\]]*\] \w+\] (.+)$")
-SEPARATOR = re.compile(r"^-{10,}$")
-SECTION_TITLE = re.compile(r"^- .*:\s*(?:\(.*\))?$")
-CPP_STACK = "- C++ Call Stack:"
 # What course images (ModelArts MindSpore images, the course's own) carry beside MindSpore: a run that
 # lacks one of these lacks it because of the interpreter it was given, not because of the student's code.
 COURSE_IMAGE_MODULES = {
@@ -105,7 +109,20 @@ def diagnose(stderr: str, exit_code: int | None, timed_out: bool, notebook_summa
             + (" (killed by the system)" if exit_code == -9 else "")
             + ": lower the batch size or the maximum sequence length, or free tensors kept across steps"
         )
-    if exit_code not in (0, None) and OFFLINE.search(stderr):
+    missing = [m.group("path") for m in MISSING_FILE.finditer(stderr) if DATA_FILE.search(m.group("path"))]
+    if missing and exit_code not in (0, None):
+        found.append(
+            f"the code reads {missing[-1]}, which the run does not have (data files are not part of a submission): "
+            'read MRPC as the grader serves it, with load_dataset("glue", "mrpc") or from $GRADER_TRAIN_FILE and '
+            "$GRADER_VALIDATION_FILE (JSON lines with sentence1, sentence2, label)"
+        )
+    if exit_code not in (0, None) and OFFLINE.search(stderr) and UPLOAD.search(stderr):
+        found.append(
+            "uploads to the Hugging Face hub (push_to_hub, upload_folder, create_repo or login) need the network, and "
+            'grading is offline: save with model.save_pretrained(os.environ["GRADER_OUTPUT_DIR"]) and leave the upload '
+            "out of the graded code, or run it only when GRADER_OUTPUT_DIR is unset"
+        )
+    elif exit_code not in (0, None) and OFFLINE.search(stderr):
         found.append(
             "tried to download from the internet; grading is offline: load the model, data and metric by "
             "the hub names the grader serves (roberta-large, glue/mrpc) or from $GRADER_MODEL_DIR and "
@@ -146,15 +163,7 @@ def headline(stderr: str) -> str:
     """The line that says why the run failed: the last exception with its message, where MindSpore
     leaves the message empty the first line of its body that says something, or MindSpore's last
     logged error when no Python exception was printed; never a separator or the C++ call stack."""
-    lines, in_stack = [], False
-    for raw in stderr.splitlines():
-        line = raw.strip()
-        if line.startswith(CPP_STACK):
-            in_stack = True
-        elif in_stack and not line:
-            in_stack = False
-        elif not in_stack and line and not SEPARATOR.match(line):
-            lines.append(line)
+    lines = said(stderr)
     for i in range(len(lines) - 1, -1, -1):
         found = EXCEPTION_LINE.match(lines[i])
         if found and ":" in lines[i]:

@@ -9,6 +9,7 @@ import html
 import re
 
 from grader.checks.judgement import PASSED
+from grader.outputs.report import adapters_found
 from grader.outputs.wording import one_line, plain, reason
 from grader.scoring.score import CriterionScore, ScoredResult
 
@@ -52,6 +53,14 @@ def render(scored: ScoredResult) -> str:
             "released after the due date, when grades are published, or never (hidden) |"
         )
     lines.append("")
+    adapters = adapters_found(r.measurements)
+    if adapters:
+        others = "; ".join(escape(a) for a in adapters["others"])
+        lines += [
+            f"Graded the adapter at {escape(adapters['graded'])}, one of {adapters['count']} found (also: {others}): "
+            f"{escape(adapters['rule'])}.",
+            "",
+        ]
     if scored.late.penalty_percent:
         lines += [f"Late: {escape(scored.late.message)}; {scored.raw_score:g} points before the penalty.", ""]
     lines.append("The full report is `report.html` beside this file (in the workflow: the `grade-report` artifact).")

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from grader.checks.judgement import PASSED
 from grader.course.calibration import METRICS
+from grader.evidence.adapter import CHOICE_RULE
 from grader.outputs import charts
 from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
@@ -23,7 +24,7 @@ from grader.scoring.score import CriterionScore, ScoredResult
 AUDIENCES = ("student", "instructor")
 LOG_CONTEXT_BEFORE, LOG_CONTEXT_AFTER, LOG_TAIL = 25, 5, 30
 ERROR_LINE = re.compile(r"^\s*(\w+\.)*\w*(Error|Exception)\b|Traceback \(most recent call last\)|^\s*Killed\b")
-SHOWN_ELSEWHERE = {"parameter_groups", "loss_curve"}
+SHOWN_ELSEWHERE = {"parameter_groups", "loss_curve", "other_adapters"}
 
 
 def _printable(value):
@@ -134,6 +135,14 @@ def _loss_chart(curve):
     return charts.line(points, "Training loss per step")
 
 
+def adapters_found(measurements: dict) -> dict | None:
+    """Which adapter was graded when the run left several, the others, and the rule that chose."""
+    others = measurements.get("other_adapters") or []
+    if not others:
+        return None
+    return {"graded": measurements.get("adapter_found_at"), "others": others, "count": len(others) + 1, "rule": CHOICE_RULE}
+
+
 def view(scored: ScoredResult, audience: str, class_notes: list[str] | None = None) -> dict:
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
@@ -168,6 +177,7 @@ def view(scored: ScoredResult, audience: str, class_notes: list[str] | None = No
         "run_failed": bool(run and run.status != PASSED),
         "budget_used": measurements.get("wall_seconds"),
         "class_notes": list(class_notes or []) if instructor else [],
+        "adapters": adapters_found(r.measurements),
     }
 
 

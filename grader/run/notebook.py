@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.intake import untrusted
+from grader.run import error_text
 
 RECORD, EXECUTED = "notebook.json", "executed.ipynb"
 MAX_RECORD_BYTES = 1024**2  # the runner writes a few kilobytes
@@ -63,6 +64,8 @@ def summary(record: dict | None, timed_out: bool) -> str | None:
             "it was still running when the time budget ran out"
         )
     failed = {key: _text(value) for key, value in _fields(record.get("failed")).items() if value is not None}
+    if isinstance(_fields(record.get("failed")).get("evalue"), str):  # MindSpore's message without its C++ call stack
+        failed["evalue"] = _text(error_text.readable(record["failed"]["evalue"]))
     if failed and failed.get("during") == "display":
         return (
             f"cell In [{failed.get('cell')}] raised {failed.get('ename')}: {failed.get('evalue')} while displaying its last expression "

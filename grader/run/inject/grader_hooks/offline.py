@@ -35,7 +35,7 @@ def _key(path, name):
     return f"{path}/{str(name).lower()}" if name else path
 
 
-def _match(entries, path, name):
+def match(entries, path, name):
     for key in (_key(path, name), _key(path, None)):
         for entry in entries:
             if key in entry["names"]:
@@ -54,7 +54,7 @@ def _patch_datasets(module, entries):
     @functools.wraps(original)
     def load_dataset(path, *args, **kwargs):
         name = args[0] if args else kwargs.get("name")
-        entry = _match(entries, path, name) if isinstance(path, str) else None
+        entry = match(entries, path, name) if isinstance(path, str) else None
         if entry is None:
             return original(path, *args, **kwargs)
         split = kwargs.get("split", args[3] if len(args) > 3 else None)
@@ -93,7 +93,7 @@ def _patch_evaluate(module, entries):
 
     @functools.wraps(original)
     def load(path, config_name=None, *args, **kwargs):
-        entry = _match(entries, path, config_name or kwargs.get("config_name")) if isinstance(path, str) else None
+        entry = match(entries, path, config_name or kwargs.get("config_name")) if isinstance(path, str) else None
         if entry is None:
             return original(path, config_name, *args, **kwargs)
         _note(f"evaluate.load({_key(path, config_name)!r}) served by a local {entry['compute']} metric")
