@@ -92,7 +92,7 @@ def _gone_within(marker: str, seconds: float) -> bool:
         return False
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_ray_executor_grades_on_one_actor_per_npu_each_with_its_evaluator(tmp_path, cluster):
     subs = tmp_path / "subs"
     for name in ("a", "b", "c"):
@@ -138,7 +138,7 @@ def _actor_grading(student: str) -> int | None:
     return None
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, cluster):
     subs = tmp_path / "subs"
     submission(subs, "long", seconds=120)
@@ -161,7 +161,7 @@ def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, clu
     assert tokens and wait_for(lambda: carrying_any(tokens) == [], 30, "the dead actor's grading to leave no process")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path, cluster):
     subs = tmp_path / "subs"
     submission(subs, "long", seconds=120)
