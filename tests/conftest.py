@@ -52,6 +52,7 @@ def pytest_sessionfinish(session, exitstatus):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         message = "tests wrote into the checkout (use tmp_path): " + ", ".join(new)
         if reporter:
+            reporter.ensure_newline()
             reporter.write_line(message, red=True, bold=True)
         else:
             print(message, file=sys.stderr)
