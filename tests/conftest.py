@@ -4,9 +4,74 @@ that read stored results."""
 
 from __future__ import annotations
 
-import pytest
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-from tests.helpers import MRPC_DIR, SUBMISSIONS, grade
+# Tests write nothing into the checkout, not even bytecode: this process and every child that
+# inherits its environment (batches, the evaluator, the README's commands) leave no __pycache__
+# beside the grader's sources. grader/run/ is what the hostile-run tests digest.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+
+import pytest  # noqa: E402
+
+from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS, grade  # noqa: E402
+
+WATCHED = ("grader", "submissions", "reference", "rubrics", "templates")  # what the grader reads from the checkout
+
+
+def checkout_files() -> set[str]:
+    """Untracked and ignored paths under the watched folders, as git lists them."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "--untracked-files=all", "--", *WATCHED],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:  # not a git checkout (an unpacked source archive): nothing to compare
+        return set()
+    return {line[3:] for line in done.stdout.splitlines() if line[:2] in ("??", "!!")}
+
+
+def pytest_sessionstart(session):
+    session.config.stash[CHECKOUT_BEFORE] = checkout_files()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session, naming them, when tests left new files in the checkout."""
+    before = session.config.stash.get(CHECKOUT_BEFORE, None)
+    if before is None:
+        return
+    new = sorted(checkout_files() - before)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "tests wrote into the checkout (use tmp_path): " + ", ".join(new)
+        if reporter:
+            reporter.ensure_newline()
+            reporter.write_line(message, red=True, bold=True)
+        else:
+            print(message, file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+CHECKOUT_BEFORE = pytest.StashKey[set]()
+
+
+TRAINING_FIXTURES = {"graded", "class_batch"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    """`slow` on every test that needs a real training (a fixture that grades the examples) or is
+    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget."""
+    for item in items:
+        if item.get_closest_marker("e2e_rare") or TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,14 +115,80 @@ def tiny_model_dir(tiny_profile):
     return model_files.ensure(tiny_profile, MRPC_DIR)
 
 
+class Examples(dict):
+    """{name: result folder} of the examples graded once, with each grading's exit status."""
+
+    codes: dict[str, int]
+
+
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     """The `good` and `crash` examples graded once on the tiny profile (real training), for the
-    tests that re-score, serialise and render stored results: {name: result folder}."""
+    tests that re-score, serialise and render stored results, and read what the grading said.
+    `good` is graded as the README's demo does it: --out relative to the current directory."""
     root = tmp_path_factory.mktemp("graded")
-    folders = {}
-    for name in ("good", "crash"):
-        done = grade(SUBMISSIONS / name, root / name, "--submitted-at", "2026-11-20T12:00:00+00:00")
-        assert done.code in (0, 1) and (done.out / "scored.json").is_file(), f"grading {name} wrote no scored.json"
-        folders[name] = done.out
+    folders, codes = Examples(), {}
+    patch = pytest.MonkeyPatch()
+    patch.chdir(root)
+    try:
+        for name in ("good", "crash"):
+            done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00")
+            assert (root / name / "scored.json").is_file(), f"grading {name} (exit {done.code}) wrote no scored.json"
+            folders[name], codes[name] = root / name, done.code
+    finally:
+        patch.undo()
+    folders.codes = codes
     return folders
+
+
+# The class the batch, hostile-student and README tests read: the saboteur graded first (its daemon
+# must not reach the next students), a good and a crashing student, a missing submission, and a
+# student whose adapter is saved untrained (a second adapter for the slot's evaluator, without a
+# second training). Folders are relative to the roster.
+CLASS_ROSTER = [
+    ("Mallory", "mallory"),
+    ("alice", "alice"),
+    ("ghost", "never-handed-in"),
+    ("bob", "bob"),
+    ("Grace Hopper", "grace"),
+]
+
+
+@dataclass
+class ClassBatch:
+    root: Path  # the instructor's folder: roster.csv, the submissions, class/
+    statuses: list[tuple[str, int]]  # (command, exit status) of each README line, in order
+
+    @property
+    def out(self) -> Path:
+        return self.root / "class"
+
+    @property
+    def after_batch(self) -> Path:
+        """class/summary.html and class/gradebook.csv as `grade batch` wrote them, before `grade summary` rewrote them."""
+        return self.root / "after-batch"
+
+
+@pytest.fixture(scope="session")
+def class_batch(tmp_path_factory, tiny_model_dir):
+    """The README's instructor path (prepare, batch, summary) run once as written, on the tiny
+    profile, over CLASS_ROSTER; the tests that share it only read what it wrote."""
+    from tests.commands.batch_helpers import adapter_saver, write_roster
+    from tests.helpers import readme_commands, readme_environment, run_readme_line
+
+    root = tmp_path_factory.mktemp("instructor")
+    shutil.copytree(SUBMISSIONS / "hostile" / "saboteur", root / "mallory")
+    shutil.copytree(SUBMISSIONS / "good", root / "alice")
+    shutil.copytree(SUBMISSIONS / "crash", root / "bob")
+    adapter_saver(root, "grace")
+    write_roster(root / "roster.csv", CLASS_ROSTER)
+    statuses = []
+    for line in readme_commands("### Instructor"):
+        done = run_readme_line(line, root, readme_environment(), {"--profile roberta-large": "--profile tiny"})
+        statuses.append((line.split()[1], done.returncode))
+        assert done.returncode != 3, f"{line}\n{done.stdout}\n{done.stderr}"  # a grader error: nothing to share
+        if line.split()[1] == "batch":
+            (root / "after-batch").mkdir()
+            for name in ("summary.html", "gradebook.csv"):
+                shutil.copy2(root / "class" / name, root / "after-batch" / name)
+    return ClassBatch(root, statuses)

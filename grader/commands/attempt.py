@@ -91,7 +91,8 @@ def start_evaluator(job: Job, device: str | None) -> Evaluator | None:
     or on a Ray node. None when it cannot start: each worker then evaluates afresh, and says so."""
     try:
         profile = profiles.load(job.profile, job.model_dir)
-        return Evaluator.start(profile, profile.model_dir(), Path(job.mrpc), devices.parse(device))
+        device = devices.parse(device or profile.device)  # a default slot (no --jobs or --devices) has none: the profile's
+        return Evaluator.start(profile, profile.model_dir(), Path(job.mrpc), device)
     except Exception:  # a fresh evaluation per student still grades correctly
         return None
 

@@ -60,7 +60,7 @@ def run_autograder(root, **extra) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=1200)
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_gradescope_run_autograder_grades_a_good_and_a_crashing_submission(tmp_path, tiny_model_dir, grader_environment):
     scores = {}
     for name in ("good", "crash"):

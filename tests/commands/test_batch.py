@@ -5,7 +5,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,40 +24,28 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import SUBMISSIONS
+from tests.helpers import SUBMISSIONS, wait_for
 
 
-@pytest.mark.slow
-def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(tmp_path):
-    roster_file = write_roster(
-        tmp_path / "roster.csv",
-        [
-            ("Ada Lovelace", str(SUBMISSIONS / "good")),
-            ("ghost", str(tmp_path / "never-handed-in")),
-            ("Bob", str(SUBMISSIONS / "crash")),
-            ("Grace", str(SUBMISSIONS / "good")),
-        ],
-    )
-    out = tmp_path / "class"
-    code = cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out), "--jobs", "1"])
-    assert code == 1  # not every student passed
-    names = ["Ada_Lovelace", "Bob", "Grace", "ghost"]
+def test_a_class_is_graded_and_summarised_and_a_missing_submission_is_reported(class_batch):
+    """The class of conftest.py, graded by `grade batch` on one slot."""
+    out = class_batch.out
+    assert dict(class_batch.statuses)["batch"] == 1  # not every student passed
+    names = ["Grace_Hopper", "Mallory", "alice", "bob", "ghost"]
     assert sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")) == names
     # the slot's evaluator loaded the base model once and evaluated both adapters; it ended with the batch
-    by = [json.loads((out / name / "evidence" / "evidence.json").read_text())["evaluated_by"] for name in ("Ada_Lovelace", "Grace")]
+    by = [json.loads((out / name / "evidence" / "evidence.json").read_text())["evaluated_by"] for name in ("alice", "Grace_Hopper")]
     assert by[0] == by[1] and by[0].startswith("the grader's evaluator (process ")
     assert not Path(f"/proc/{by[0].split('process ')[1].split(',')[0]}").exists()
-    assert (out / "Ada_Lovelace" / "report.html").is_file() and (out / "Bob" / "report.html").is_file()
+    assert (out / "alice" / "report.html").is_file() and (out / "bob" / "report.html").is_file()
     assert "does not exist" in (out / "ghost" / "error.txt").read_text()
-    book = gradebook(out)
-    assert list(book) == ["Ada Lovelace", "ghost", "Bob", "Grace"]  # every roster student, in roster order
+    book = gradebook(class_batch.after_batch)
+    assert list(book) == ["Mallory", "alice", "ghost", "bob", "Grace Hopper"]  # every roster student, in roster order
     assert book["ghost"]["status"] == "could not grade" and "does not exist" in book["ghost"]["problem"]
-    assert float(book["Ada Lovelace"]["score"]) > float(book["Bob"]["score"])
-    assert json.loads((out / "Ada_Lovelace" / "scored.json").read_text())["result"]["student"] == "Ada Lovelace"
-    summary = (out / "summary.html").read_text()
-    assert (
-        "Ada Lovelace" in summary and "does not exist" in summary and "Ada_Lovelace/report-instructor.html" in summary
-    )  # the summary is for the instructor
+    assert float(book["alice"]["score"]) > float(book["bob"]["score"])
+    assert json.loads((out / "Grace_Hopper" / "scored.json").read_text())["result"]["student"] == "Grace Hopper"
+    summary = (class_batch.after_batch / "summary.html").read_text()
+    assert "Grace Hopper" in summary and "does not exist" in summary and "alice/report-instructor.html" in summary  # for the instructor
 
 
 def test_roster_problems_are_reported_by_line_before_anyone_is_graded(tmp_path):
@@ -114,20 +101,28 @@ def test_slots_one_per_device_and_none_the_machine_lacks(tmp_path, monkeypatch):
 def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
     subs = tmp_path / "subs"
     for name in ("a", "b"):
-        submission(subs, name, seconds=4)
+        submission(subs, name, seconds=4)  # long enough to be seen running; the polling interval is 0.2 s
     path = write_roster(
         tmp_path / "roster.csv",
         [("A", "subs/a", "1"), ("B", "subs/b", "2"), ("Ghost", "subs/never-handed-in", "3")],
         ("student", "submission", "id"),
     )
     out = tmp_path / "class"
-    done = run_batch(path, out, "--jobs", "2")
-    assert done.returncode == 1, done.stdout + done.stderr  # graded, not passed
-    spans = {}
-    for name in ("A", "B"):
-        stdout = (out / name / "evidence" / "logs" / "stdout.txt").read_text().split()
-        spans[name] = (float(stdout[stdout.index("began") + 1]), float(stdout[stdout.index("ended") + 1]))
-    assert spans["A"][0] < spans["B"][1] and spans["B"][0] < spans["A"][1], spans  # the two runs overlapped
+    batch = subprocess.Popen(
+        batch_command(path, out, "--jobs", "2"), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # both gradings in the gradebook as running at one moment: the two slots grade at once, however loaded the machine
+        both = wait_for(
+            lambda: {n: r["state"] for n, r in students(out).items() if n in ("A", "B")} == {"A": "running", "B": "running"},
+            120,
+            "A and B running at once",
+        )
+        stdout, stderr = batch.communicate(timeout=300)
+    finally:
+        batch.kill()
+    done = subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr)
+    assert both and done.returncode == 1, done.stdout + done.stderr  # graded, not passed
     assert {students(out)[n]["slot"] for n in ("A", "B")} == {"cpu-1", "cpu-2"}
     for name in ("A", "B"):  # each run's root held its own slot's copy only, and nothing of the class's results
         isolation = json.loads((out / name / "evidence" / "evidence.json").read_text())["run"]["isolation"]
@@ -172,20 +167,17 @@ def test_a_second_batch_into_the_same_folder_is_refused(tmp_path):
     submission(tmp_path / "subs", "a", seconds=30, until_flag=True)
     path = write_roster(tmp_path / "roster.csv", [("A", "subs/a")])
     out = tmp_path / "class"
-    first = subprocess.Popen(batch_command(path, out), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(batch_command(path, out), env=batch_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for line in first.stdout:
-            if "started" in line:
-                break
+        wait_for(lambda: (students(out).get("A") or {}).get("state") == "running", 120, "the first batch to start grading A")
         second = run_batch(path, out)
         assert second.returncode == 2 and "another `grade batch` is grading into" in second.stderr
     finally:
         first.kill()
-        first.wait()
+        first.wait(timeout=60)
     work_root = sqlite3.connect(out / "gradebook.sqlite").execute("SELECT value FROM meta WHERE key = 'work_root'").fetchone()[0]
-    deadline = time.monotonic() + 30
-    while carrying_any([students(out)["A"]["token"]]) and time.monotonic() < deadline:
-        time.sleep(0.2)  # the worker ends with its batch
+    token = students(out)["A"]["token"]
+    assert token and wait_for(lambda: carrying_any([token]) == [], 60, "the first batch's worker to end with its batch")
     shutil.rmtree(work_root, ignore_errors=True)
 
 
@@ -213,20 +205,21 @@ def test_each_slot_run_sees_only_its_own_device(tmp_path):
     assert {visible for _, visible in seen.values()} == {"1", "2"}  # both slots were used, device 0 never
 
 
-@pytest.mark.slow
-def test_a_hostile_student_graded_first_does_not_touch_the_next_one(tmp_path, graded):
-    """The saboteur leaves a daemon that deletes adapters and rewrites results wherever it can
-    reach for a minute; the sandbox ends it with its run, so the good student after it scores as
-    when graded alone."""
-    roster_file = write_roster(
-        tmp_path / "roster.csv", [("Mallory", str(SUBMISSIONS / "hostile" / "saboteur")), ("Ada", str(SUBMISSIONS / "good"))]
-    )
-    out = tmp_path / "class"
-    assert cli.main(["batch", str(roster_file), "--profile", "tiny", "--out", str(out)]) == 1
+def test_a_hostile_student_graded_first_does_not_touch_the_next_one(class_batch, graded):
+    """The saboteur (first in the class of conftest.py) leaves a daemon that deletes adapters and
+    rewrites results wherever it can reach for a minute; the sandbox ends it with its run, so the
+    good student after it scores as when graded alone. Grading the same submission again (alone,
+    then in a batch) gives the same verdicts and the same measurements."""
+    out = class_batch.out
     alone = json.loads((graded["good"] / "results.json").read_text())
-    after = json.loads((out / "Ada" / "results.json").read_text())
+    after = json.loads((out / "alice" / "results.json").read_text())
     assert after["score"] == alone["score"] > 0
     statuses = {t["tags"][0]: t["extra_data"]["grader_status"] for t in after["tests"]}
     assert statuses["adapter_type"] == statuses["run"] == "passed"
+    assert statuses == {t["tags"][0]: t["extra_data"]["grader_status"] for t in alone["tests"]}
+    assert after["extra_data"]["validation_accuracy"] == alone["extra_data"]["validation_accuracy"]
+    hidden = [helpers.Graded(0, folder).tests["test_metrics"]["extra_data"]["measured"] for folder in (graded["good"], out / "alice")]
+    assert hidden[0] == hidden[1] and hidden[0]["test"]  # the held-out test split's measurements too
     mallory = json.loads((out / "Mallory" / "evidence" / "evidence.json").read_text())
-    assert mallory["run"]["exit_code"] == 0 and helpers.run_survivors(mallory["run"]["isolation"]) == []  # its daemon ended with it
+    assert mallory["run"]["exit_code"] == 0 and "left a daemon behind" in (out / "Mallory" / "evidence" / "logs" / "stdout.txt").read_text()
+    assert helpers.run_survivors(mallory["run"]["isolation"]) == []  # its daemon ended with it

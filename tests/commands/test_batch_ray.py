@@ -27,7 +27,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT, process_state, wait_for
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
@@ -42,19 +42,57 @@ def cluster():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # a local test cluster
-    start = [RAY, "start", "--head", f"--port={port}", "--num-cpus=2", '--resources={"NPU": 2}', "--include-dashboard=false"]
     scratch = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's Unix socket paths must fit in 107 bytes
-    started = subprocess.run([*start, f"--temp-dir={scratch}"], env=env, capture_output=True, text=True, timeout=180)
-    assert started.returncode == 0, started.stdout + started.stderr
+    # Every process of this cluster inherits the marker, and only those: teardown ends them and no
+    # other Ray instance on the machine (`ray stop` would end them all).
+    marker = f"GRADER_TEST_RAY_CLUSTER={scratch}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # a local test cluster
+    env["GRADER_TEST_RAY_CLUSTER"] = scratch
+    start = [RAY, "start", "--head", f"--port={port}", "--num-cpus=2", '--resources={"NPU": 2}', "--include-dashboard=false"]
     try:
+        started = subprocess.run([*start, f"--temp-dir={scratch}"], env=env, capture_output=True, text=True, timeout=180)
+        assert started.returncode == 0, started.stdout + started.stderr
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        for pid in carrying(marker):
+            _signal(pid, signal.SIGTERM)
+        if not _gone_within(marker, 10):  # some of Ray's processes outlast SIGTERM
+            for pid in carrying(marker):
+                _signal(pid, signal.SIGKILL)
+        assert _gone_within(marker, 60), f"the test's Ray cluster left processes: {carrying(marker)}"
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-@pytest.mark.slow
+def carrying(variable: str) -> list[int]:
+    """Live processes whose environment holds `variable` (NAME=value)."""
+    needle = variable.encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if needle in environ and process_state(entry.name) not in (None, "Z"):
+                found.append(int(entry.name))
+    return found
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def _gone_within(marker: str, seconds: float) -> bool:
+    try:
+        return wait_for(lambda: carrying(marker) == [], seconds, "the cluster's processes to end")
+    except AssertionError:
+        return False
+
+
+@pytest.mark.e2e_rare
 def test_ray_executor_grades_on_one_actor_per_npu_each_with_its_evaluator(tmp_path, cluster):
     subs = tmp_path / "subs"
     for name in ("a", "b", "c"):
@@ -70,7 +108,7 @@ def test_ray_executor_grades_on_one_actor_per_npu_each_with_its_evaluator(tmp_pa
         assert (out / name / "scored.json").is_file() and (out / name / "evidence" / "logs" / "stdout.txt").is_file()
     spans = sorted((a["started_at"], a["finished_at"]) for a in attempts(out))
     most = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
-    assert most == 2  # as many at once as the cluster has NPUs, no more
+    assert 1 <= most <= 2  # never more at once than the cluster has NPUs (that both were used is asserted below, not timed)
     # each actor evaluated its students through one evaluator (base model loaded once per NPU): two
     # evaluators for three students, so one of them evaluated two adapters
     by = [json.loads((out / name / "evidence" / "evidence.json").read_text())["evaluated_by"] for name in ("A", "B", "C")]
@@ -100,7 +138,7 @@ def _actor_grading(student: str) -> int | None:
     return None
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, cluster):
     subs = tmp_path / "subs"
     submission(subs, "long", seconds=120)
@@ -123,7 +161,7 @@ def test_an_actor_that_dies_costs_only_its_student_and_is_replaced(tmp_path, clu
     assert tokens and wait_for(lambda: carrying_any(tokens) == [], 30, "the dead actor's grading to leave no process")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare
 def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path, cluster):
     subs = tmp_path / "subs"
     submission(subs, "long", seconds=120)

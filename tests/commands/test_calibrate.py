@@ -9,7 +9,7 @@ from grader.course.calibration import Metrics
 from grader.evidence import adapter as adapter_io
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare  # builds RoBERTa-large
 def test_roberta_large_counts_come_from_building_its_config(monkeypatch):
     large = profiles.load("roberta-large")
     monkeypatch.delenv(large.dir_env, raising=False)
@@ -46,7 +46,7 @@ def test_threshold_rule_marks_a_reference_that_cannot_beat_the_majority_as_infor
     assert strong.f1 == pytest.approx(0.90 - tiny.tolerance["f1"])
 
 
-@pytest.mark.slow
+@pytest.mark.e2e_rare  # trains the reference
 def test_tiny_calibration_trains_the_reference_and_matches_the_committed_truth(tiny_profile, mrpc_dir, tmp_path):
     fresh = calibrate.calibrate(tiny_profile, mrpc_dir, train=True, work_dir=tmp_path)
     committed = calibration.load_for("tiny")

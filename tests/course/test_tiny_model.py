@@ -7,7 +7,7 @@ from grader.course.profiles import load
 def test_tiny_model_is_reproducible_bit_for_bit(tiny_model_dir, mrpc_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
     again = tiny_model.ensure_tiny_model(load("tiny"), mrpc_dir)
-    assert again != tiny_model_dir
+    assert tmp_path in again.parents and tmp_path not in tiny_model_dir.parents  # built afresh, not the session's copy
     first = {p.name: p.read_bytes() for p in tiny_model_dir.iterdir()}
     second = {p.name: p.read_bytes() for p in again.iterdir()}
     assert first.keys() == second.keys() >= {"config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"}

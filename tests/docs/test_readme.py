@@ -6,18 +6,14 @@ student's path is run from a real `pip install .` in tests/install/test_pip_inst
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from grader import cli
 from grader.commands import arguments
-from tests.helpers import ROOT, SUBMISSIONS, readme_commands
+from tests.helpers import ROOT, SUBMISSIONS, readme_commands, readme_environment, run_readme_line
 
 README = (ROOT / "README.md").read_text()
 
@@ -54,41 +50,23 @@ def test_each_path_has_commands():
         assert readme_commands(heading), heading
 
 
-def run_line(line: str, cwd, env, substitutions: dict[str, str]) -> subprocess.CompletedProcess:
-    for old, new in substitutions.items():
-        line = line.replace(old, new)
-    argv = [re.sub(r"\$(\w+)", lambda m: env[m.group(1)], word) for word in shlex.split(line)]  # as the shell would, from `env`
-    assert argv[0] == "grade"
-    return subprocess.run([sys.executable, "-m", "grader.cli", *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-
-
-def environment(**extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GRADER_PROFILE", "GRADER_MODEL_DIR_ROBERTA_LARGE", "GITHUB_OUTPUT")}
-    return {**env, "PYTHONPATH": str(ROOT), **extra}  # this checkout's grader, from any folder
-
-
-@pytest.mark.slow
-def test_the_instructor_path_runs_as_written(tmp_path, tiny_model_dir):
-    shutil.copytree(SUBMISSIONS / "good", tmp_path / "alice")
-    shutil.copytree(SUBMISSIONS / "crash", tmp_path / "bob")
-    (tmp_path / "roster.csv").write_text("student,submission\nalice,alice\nbob,bob\n")
-    statuses = []
-    for line in readme_commands("### Instructor"):
-        done = run_line(line, tmp_path, environment(), {"--profile roberta-large": "--profile tiny"})
-        statuses.append((line.split()[1], done.returncode))
-        assert done.returncode in (0, 1), f"{line}\n{done.stdout}\n{done.stderr}"
-    assert statuses == [("prepare", 0), ("batch", 1), ("summary", 0)]  # bob's crash fails the batch
-    assert json.loads((tmp_path / "class" / "alice" / "scored.json").read_text())["verdict"] == "passed"
-    assert (tmp_path / "class" / "summary.html").is_file() and (tmp_path / "class" / "gradebook.csv").is_file()
+def test_the_instructor_path_runs_as_written(class_batch):
+    """The class of conftest.py, graded by the README's instructor lines as written (on tiny)."""
+    assert class_batch.statuses == [("prepare", 0), ("batch", 1), ("summary", 0)]  # bob's crash fails the batch
+    out = class_batch.out
+    assert json.loads((out / "alice" / "scored.json").read_text())["verdict"] == "passed"
+    assert [row.split(",")[0] for row in (out / "gradebook.csv").read_text().splitlines()[1:]] == ["alice", "bob"]
+    summary = (out / "summary.html").read_text()  # `grade summary class/alice class/bob`: those two only
+    assert "alice/report-instructor.html" in summary and "bob/report-instructor.html" in summary and "Grace Hopper" not in summary
 
 
 @pytest.mark.slow
 def test_the_course_ci_path_runs_as_written_and_its_log_holds_nothing_withheld(tmp_path, tiny_model_dir):
     workspace = shutil.copytree(SUBMISSIONS / "good", tmp_path / "repo")
     output = tmp_path / "github-output"
-    env = environment(GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(tmp_path / "runner"), GITHUB_OUTPUT=str(output))
+    env = readme_environment(GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(tmp_path / "runner"), GITHUB_OUTPUT=str(output))
     (line,) = readme_commands("### Course CI")
-    done = run_line(line, tmp_path, env, {"--profile roberta-large": "--profile tiny"})
+    done = run_readme_line(line, tmp_path, env, {"--profile roberta-large": "--profile tiny"})
     assert done.returncode == 0, done.stdout + done.stderr
     results = tmp_path / "runner" / "grade-results"
     assert output.read_text().startswith("run=") and (results / "classroom-result.txt").is_file()  # one line per Classroom runner

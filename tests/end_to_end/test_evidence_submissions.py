@@ -53,7 +53,9 @@ def test_full_model_saved_instead_of_the_adapter_is_explained(tmp_path):
 
 
 @pytest.mark.slow
-def test_made_up_accuracy_is_flagged_for_the_instructor_only_and_grading_is_repeatable(tmp_path):
+def test_made_up_accuracy_is_flagged_for_the_instructor_only(tmp_path):
+    """That grading again gives the same verdicts and measurements is asserted on `good` graded alone
+    and in a batch (tests/commands/test_batch.py, the hostile student's test)."""
     code, results, statuses, tests, report = grade("made-up-accuracy", tmp_path / "first")
     assert code == 1
     assert statuses["ia3_trained"] == FAILED
@@ -70,11 +72,6 @@ def test_made_up_accuracy_is_flagged_for_the_instructor_only_and_grading_is_repe
     test_measured = tests["test_metrics"]["extra_data"]["measured"]["test"]
     assert "accuracy claimed" not in report and "test accuracy" not in report and f"{test_measured['accuracy']:.4f}" not in report
     assert set(results["extra_data"]) & {"test_accuracy", "test_f1"} == set()
-    # grading again gives the same verdicts and the same measurements
-    code_again, results_again, statuses_again, tests_again, _ = grade("made-up-accuracy", tmp_path / "second")
-    assert (code_again, statuses_again) == (code, statuses)
-    assert results_again["extra_data"]["validation_accuracy"] == results["extra_data"]["validation_accuracy"]
-    assert tests_again["test_metrics"]["extra_data"]["measured"] == tests["test_metrics"]["extra_data"]["measured"]
     environment = results["extra_data"]["environment"]
     assert environment["versions"]["mindspore"] == "2.7.0" and environment["device"] == "CPU" and environment["seed"] == 42
 

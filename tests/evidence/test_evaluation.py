@@ -47,6 +47,7 @@ def test_evaluation_of_a_constant_classifier_gives_the_known_metrics(tiny_model_
     assert measured["examples"] == 408
 
 
+@pytest.mark.slow  # evaluates through MindNLP in a child process: half a minute on a loaded machine
 def test_predictions_come_back_in_the_original_order(tiny_model_dir, mrpc_dir, tmp_path):
     """Length-sorted batching must not shuffle the answers: compare with one-by-one predictions.
 

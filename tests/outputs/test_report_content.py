@@ -3,6 +3,7 @@
 the worst outcome, informational rows apart, bars that are not green at the majority baseline."""
 
 import html
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -136,6 +137,13 @@ def test_metric_bars_are_not_green_at_the_majority_baseline(graded):
     assert f'fill="{charts.FAIL}"' in str(report.view(worse, "student")["metric_chart"])
 
 
-def test_failing_report_can_be_written(graded, tmp_path):
-    files.write_all(failing(graded), tmp_path / "failing")
-    assert "Grace Hopper" in (tmp_path / "failing" / "report.html").read_text()
+def test_a_failing_result_is_written_as_failed_in_every_output(graded, tmp_path):
+    scored = failing(graded)
+    assert not scored.passed and scored.score < scored.max_score
+    written = files.write_all(scored, tmp_path / "failing")
+    page = written["report.html"].read_text()
+    assert 'class="verdict failed"' in page and str(escape("0 of 8 vectors moved")) in page
+    results = json.loads(written["results.json"].read_text())
+    assert (results["score"], results["extra_data"]["verdict"]) == (scored.score, "failed")
+    assert int(re.search(r'failures="(\d+)"', written["junit.xml"].read_text()).group(1)) >= 2
+    assert store.load(tmp_path / "failing").score == scored.score  # read back, not the object written

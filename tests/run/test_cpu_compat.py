@@ -70,7 +70,7 @@ def test_the_layer_stays_out_of_runs_on_a_device():
         "print(sorted(importhooks._callbacks))\n"
     )
     for device, expected in (("Ascend", "[]"), ("GPU", "[]"), ("CPU", "['mindtorch._apis.cpu']")):
-        env = {"PATH": "/usr/bin:/bin", "DEVICE_TARGET": device}
+        env = {"PATH": "/usr/bin:/bin", "DEVICE_TARGET": device, "PYTHONDONTWRITEBYTECODE": "1"}
         done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == expected, device

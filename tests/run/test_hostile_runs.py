@@ -28,6 +28,15 @@ from tests.helpers import MRPC_DIR, SUBMISSIONS
 
 HOSTILE = SUBMISSIONS / "hostile"
 CASES = sorted(p.name for p in HOSTILE.iterdir() if (p / "expect.toml").is_file())
+
+
+def case_param(case: str):
+    """A case given a budget of its own runs until that budget ends (it waits it out), and one marked
+    slow may run to the default one (a scan of the machine): both are slow."""
+    expect = tomllib.loads((HOSTILE / case / "expect.toml").read_text())
+    return pytest.param(case, marks=pytest.mark.slow) if "budget" in expect or expect.get("slow") else case
+
+
 GRADER_DIR = Path(__file__).resolve().parents[2] / "grader"
 SITE_PACKAGES = Path(next(p for p in sys.path if p.endswith("site-packages")))
 
@@ -131,7 +140,7 @@ def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
     return outcome.record, contents, usage
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", [case_param(case) for case in CASES])
 def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
     expect = tomllib.loads((HOSTILE / case / "expect.toml").read_text())
     monkeypatch.setenv("GRADER_SECRET_FOR_TESTS", stage["token"])  # in the grader's environment, never the run's
@@ -153,7 +162,7 @@ def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
     survivors = helpers.run_survivors(record.isolation)
     assert survivors == [], f"{case}: processes outlived the run: {[_stat(pid) for pid in survivors]}"
     timing = f"{case}: run {record.wall_seconds:.1f} s, whole call {took:.1f} s, budget {record.budget_seconds} s; {record}"
-    assert record.wall_seconds <= record.budget_seconds + 2 * 5 + 3 and took < record.budget_seconds + 40, timing
+    assert record.wall_seconds <= record.budget_seconds + 2 * 5 + 10 and took < record.budget_seconds + 90, timing  # loaded-machine margins
     if "timed_out" in expect:
         assert record.timed_out == expect["timed_out"], (case, record)
     if "truncated" in expect:

@@ -27,7 +27,7 @@ def test_callback_runs_after_first_import_and_not_before(tmp_path):
 
 
 def test_sitecustomize_reports_a_broken_hook_without_stopping_the_script(tmp_path):
-    env = {"PYTHONPATH": str(SITE_DIR), "GRADER_HOOKS": "does_not_exist", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(SITE_DIR), "GRADER_HOOKS": "does_not_exist", "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run([sys.executable, "-c", "print('student code ran')"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert done.stdout.strip() == "student code ran"

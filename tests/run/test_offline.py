@@ -22,6 +22,7 @@ def run_child(tmp_path, code, files):
         "GRADER_OFFLINE_MAP": str(mapping),
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",  # as a run's environment: nothing written into grader/run/inject
         "HF_DATASETS_OFFLINE": "1",
         "HF_HUB_OFFLINE": "1",
         "HF_EVALUATE_OFFLINE": "1",
@@ -112,7 +113,13 @@ def test_real_datasets_and_evaluate_are_served_locally_with_the_same_metric(tmp_
 def test_hub_cache_makes_model_names_resolve_to_the_local_model(tmp_path, tiny_model_dir):
     hub = tmp_path / "hf" / "hub"
     offline.hub_cache(hub, ("roberta-large", "FacebookAI/roberta-large"), tiny_model_dir)
-    env = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -128,6 +135,8 @@ def test_hub_cache_makes_model_names_resolve_to_the_local_model(tmp_path, tiny_m
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    for line in done.stdout.splitlines():
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2, done.stdout
+    for line in lines:
         assert hub in Path(line).parents
         assert (Path(line) / "config.json").resolve() == (tiny_model_dir / "config.json").resolve()

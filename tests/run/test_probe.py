@@ -8,6 +8,8 @@ import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from grader.checks import probe_checks, registry
 from grader.checks.judgement import FAILED, NOT_RUN, PASSED
 from grader.course import calibration
@@ -157,8 +159,9 @@ def test_a_moved_bias_fails_frozen_base_with_its_name(tmp_path):
     assert check.measured["base_tensors"] == 4  # ia3 vector and classifier copy are not base weights
 
 
+@pytest.mark.slow  # waits out a budget
 def test_sigterm_at_the_budget_records_a_last_snapshot_and_still_ends_the_run(tmp_path):
-    run, record = run_student(tmp_path, "import time\ntime.sleep(600)\n", move_base=True, budget=4)
+    run, record = run_student(tmp_path, "import time\ntime.sleep(600)\n", move_base=True, budget=15)  # time to start and save under load
     assert run.timed_out
     assert record.end == "terminated"
     assert record.models[0].last.reason == "terminated"
@@ -166,9 +169,10 @@ def test_sigterm_at_the_budget_records_a_last_snapshot_and_still_ends_the_run(tm
     assert judged("frozen_base", record).status == FAILED
 
 
+@pytest.mark.slow  # waits out a budget
 def test_a_run_killed_without_a_last_word_is_judged_on_what_was_written(tmp_path):
     ending = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n"
-    run, record = run_student(tmp_path, ending, move_base=True, budget=3)
+    run, record = run_student(tmp_path, ending, move_base=True, budget=15)
     assert run.timed_out and record.end is None
     assert record.models[0].last.reason == "save"  # the last record before SIGKILL
     check = judged("frozen_base", record)

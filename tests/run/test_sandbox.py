@@ -12,7 +12,7 @@ from grader.intake import workspace
 from grader.run import devices, environment, execute, jail, private_area, runner, sandbox, seccomp
 from grader.run.layout import Layout
 from tests import helpers
-from tests.helpers import SUBMISSIONS, alive, wait_for
+from tests.helpers import alive, wait_for
 
 
 def run(tmp_path, code, box=None, budget=30):
@@ -115,15 +115,20 @@ def test_host_paths_map_to_where_the_run_sees_them(tmp_path):
 
 def test_without_bubblewrap_grading_is_refused_unless_allowed(tmp_path, monkeypatch):
     """No bwrap on PATH: exit 3, results.json says not graded and how to install it; with
-    --unsafe-no-sandbox the grading goes on and says it ran unsafe."""
+    --unsafe-no-sandbox the grading goes on and says it ran unsafe. The submission crashes at once
+    without importing MindNLP: what is tested is the sandbox's absence, not the training."""
+    crash = tmp_path / "crash"
+    crash.mkdir()
+    (crash / "train.py").write_text("raise ValueError('labels must be integers')\n")
     monkeypatch.setattr(jail, "BWRAP", "bwrap-not-installed")
     jail.check.cache_clear()
     try:
-        refused = helpers.grade(SUBMISSIONS / "crash", tmp_path / "out")
+        refused = helpers.grade(crash, tmp_path / "out")
         assert refused.code == 3
         assert refused.results["extra_data"]["gradable"] is False and "apt-get install bubblewrap" in refused.results["extra_data"]["error"]
-        unsafe = helpers.grade(SUBMISSIONS / "crash", tmp_path / "unsafe", "--unsafe-no-sandbox")
+        unsafe = helpers.grade(crash, tmp_path / "unsafe", "--unsafe-no-sandbox")
         assert unsafe.code == 1 and unsafe.evidence["run"]["isolation"]["sandbox"] == sandbox.UNSAFE
+        assert unsafe.evidence["run"]["exit_code"] == 1 and "ValueError: labels must be integers" in unsafe.messages["run"]
         assert unsafe.results["extra_data"]["environment"]["sandbox"] == sandbox.UNSAFE
         assert sandbox.UNSAFE in unsafe.report
     finally:
