@@ -22,7 +22,7 @@ import yaml
 from grader import cli
 from tests.helpers import MRPC_DIR, SUBMISSIONS
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e_rare
 INSTALL_SECONDS = 1500
 
 
