@@ -11,6 +11,7 @@ outputs/   the scored result -> results.json, reports, JUnit, Classroom, CSV, sc
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class RunOptions:
     submitted_from: str = submitted.COMMIT  # the time a late penalty uses when none is given: commit or fetch
 
 
+EVALUATOR_START_AFTER = 10.0  # seconds of run after which a grading's own evaluator loads beside it
 EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
 
 
@@ -121,8 +123,10 @@ def run_and_measure(
     evaluator: Evaluator | None = None,
 ) -> Findings:
     """Run the submission on a private copy and collect the facts; judges nothing. With no
-    `evaluator` given (a batch gives one per slot), one is started before the student's run, so
-    its loading overlaps the training, and closed at the end."""
+    `evaluator` given (a batch gives one per slot), the grading starts its own once the run has
+    lasted EVALUATOR_START_AFTER seconds, so that its loading overlaps the training, or once an
+    adapter is there to evaluate; a run that ends early without one never loads the base model
+    a second time. It is closed at the end."""
     evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
     options, progress = options or RunOptions(), progress or Progress()
     progress.phase("model", f"{profile.name} base model")
@@ -132,7 +136,7 @@ def run_and_measure(
     if not options.unsafe_no_sandbox:
         require_sandbox()
     disk = environment.sandbox_for(profile, device).disk_bytes
-    own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
+    own = _OwnEvaluator(lambda: Evaluator.start(profile, model_dir, mrpc_dir, device)) if evaluator is None else None
     try:
         with private_area.private_area("grade-", disk) as private:
             ws, src = _intake(str(submission), private, options, progress)
@@ -159,16 +163,41 @@ def run_and_measure(
                 evidence_dir / PROBE_DIR,
                 options.unsafe_no_sandbox,
             )
-            request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
+
+            def watch(elapsed: float, logs: Path, _probe: Path) -> bool:
+                if own is not None:
+                    own.start_after(elapsed)
+                return progress.running(elapsed, budget, logs) or False
+
+            request.watch = watch
             progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
             logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
             progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
-            findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs, evaluator or own_evaluator)
+            if ev.adapter_dir and own:
+                evaluator = own.started()
+            findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs, evaluator)
             ev.save(evidence_dir)
             return findings
     finally:
-        if own_evaluator is not None:  # its library output is kept beside the run's logs
-            own_evaluator.close(keep_log=evidence_dir / LOGS_DIR / EVALUATOR_LOG if evidence_dir.is_dir() else None)
+        if own is not None and own.evaluator is not None:  # its library output is kept beside the run's logs
+            own.evaluator.close(keep_log=evidence_dir / LOGS_DIR / EVALUATOR_LOG if evidence_dir.is_dir() else None)
+
+
+class _OwnEvaluator:
+    """A grading's own evaluator, started at most once, when first needed."""
+
+    def __init__(self, start: Callable[[], Evaluator]):
+        self._start, self.evaluator = start, None
+
+    def started(self) -> Evaluator:
+        if self.evaluator is None:
+            self.evaluator = self._start()
+        return self.evaluator
+
+    def start_after(self, elapsed: float) -> None:
+        """Start it once the run has lasted EVALUATOR_START_AFTER seconds."""
+        if elapsed >= EVALUATOR_START_AFTER:
+            self.started()
 
 
 def score_and_write(result, out_dir: Path, rubric: Rubric, submitted_at: str | None, time_source: str) -> ScoredResult:

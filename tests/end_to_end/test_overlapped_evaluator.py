@@ -1,6 +1,7 @@
-"""A single `grade` starts its evaluator before the student's run and measures through it: the
-same metrics as a fresh evaluation of the kept adapter, no MindSpore in the grader's process,
-and no evaluator process or folder left afterwards."""
+"""A single `grade` starts its evaluator beside a student's run that lasts, and measures through
+it: the same metrics as a fresh evaluation of the kept adapter, no MindSpore in the grader's
+process, and no evaluator process or folder left afterwards. A run that ends early without an
+adapter starts none."""
 
 import json
 import os
@@ -47,3 +48,22 @@ def test_single_grading_measures_through_its_overlapped_evaluator(tmp_path, tiny
     assert ev.evaluation == fresh["validation"] and ev.test_evaluation == fresh["test"]
     results = json.loads((out / "results.json").read_text())
     assert results["extra_data"]["validation_accuracy"] == fresh["validation"]["accuracy"]
+
+
+def test_a_run_that_ends_early_without_an_adapter_starts_no_evaluator(tmp_path, tiny_model_dir):
+    folder = tmp_path / "quick"
+    folder.mkdir()
+    (folder / "train.py").write_text("print('no training here')\n")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", str(folder), "--profile", "tiny", "--out", str(out)],
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert (out / EVIDENCE_DIR / "logs" / "stdout.txt").read_text() == "no training here\n"
+    assert not (out / EVIDENCE_DIR / "logs" / "evaluator.log").exists(), "an evaluator was started for a run with nothing to evaluate"
+    assert Evidence.load(out / EVIDENCE_DIR).evaluated_by is None
