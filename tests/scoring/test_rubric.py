@@ -66,7 +66,7 @@ def test_default_rubric_loads_and_scores_every_check():
         "claimed_metrics",
     } <= checks
     hidden = {c.check for c in loaded.criteria if c.visibility == "hidden"}
-    assert hidden == {"test_metrics", "reference_copy", "claimed_metrics"}
+    assert hidden == {"test_metrics", "reference_copy", "claimed_metrics", "validation_not_trained"}
     assert all(c.partial_credit for c in loaded.criteria if c.check in ("accuracy", "f1"))
 
 
