@@ -17,14 +17,13 @@ from pathlib import Path
 from grader.checks.judge import judge
 from grader.course import calibration, model_files
 from grader.course.profiles import Profile
-from grader.errors import SandboxUnavailable
 from grader.evidence import collect
 from grader.evidence.evaluator import Evaluator
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
 from grader.outputs import files
-from grader.run import devices, environment, execute, jail, private_area
+from grader.run import devices, environment, execute, isolation, private_area
 from grader.scoring import rubric as rubric_io
 from grader.scoring.rubric import Rubric
 from grader.scoring.score import ScoredResult, score
@@ -81,22 +80,12 @@ class RunOptions:
     device: str | None = None  # cpu | gpu | ascend[:ids]; default: the profile's
     device_ids: str | None = None
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
-    unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
+    isolation: str | None = None  # --isolation: sandbox, container or none (None: the sandbox; see run/isolation.py)
     student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
+    self_check: bool = False  # nothing configured, a fallback profile: without bubblewrap, run with none and say so
 
 
 EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
-
-
-def require_sandbox() -> None:
-    """Refuse to grade where no sandbox can be built (the instructor may pass --unsafe-no-sandbox)."""
-    try:
-        jail.check()
-    except jail.Unavailable as exc:
-        raise SandboxUnavailable(
-            f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
-            + "pass --unsafe-no-sandbox to grade anyway"
-        ) from exc
 
 
 def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
@@ -128,8 +117,7 @@ def run_and_measure(
     model_dir = model_files.ensure(profile, mrpc_dir)
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
-    if not options.unsafe_no_sandbox:
-        require_sandbox()
+    chosen = isolation.decide(options.isolation, options.self_check)  # refuses here, before anything runs
     disk = environment.sandbox_for(profile, device).disk_bytes
     own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
     try:
@@ -145,6 +133,7 @@ def run_and_measure(
                 source=src.to_dict() if src else None,
                 device=device.describe(),
                 not_copied=list(ws.not_copied),
+                isolation=chosen.to_dict(),
             )
             request = execute.RunRequest(
                 profile,
@@ -155,7 +144,7 @@ def run_and_measure(
                 budget,
                 evidence_dir / LOGS_DIR,
                 evidence_dir / PROBE_DIR,
-                options.unsafe_no_sandbox,
+                chosen,
             )
             request.watch = lambda elapsed, logs, _probe: progress.running(elapsed, budget, logs) or False
             progress.phase("run", f"{ws.entry.name if ws.entry else 'no entry point'} on {device.describe()}, budget {budget:g} s")
