@@ -10,6 +10,7 @@ outputs/   the scored result -> results.json, reports, JUnit, Classroom, CSV, sc
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,8 @@ def run_and_measure(
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
     chosen = isolation.decide(options.isolation, options.self_check)  # refuses here, before anything runs
+    if chosen.mode == isolation.CONTAINER and os.geteuid() == 0:
+        isolation.require_labels_closed(mrpc_dir)
     disk = environment.sandbox_for(profile, device).disk_bytes
     own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
     try:

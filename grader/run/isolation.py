@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from grader.errors import SandboxUnavailable
+from grader.errors import CannotGrade, SandboxUnavailable
 from grader.run import jail
 
 SANDBOX, CONTAINER, NONE = "sandbox", "container", "none"
@@ -95,3 +97,24 @@ def decide(requested: str | None, self_check: bool = False) -> Isolation:
         + "elsewhere --isolation none (--unsafe-no-sandbox) grades anyway; every output then says so",
         refused,
     )
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether a user who is neither the owner nor in the file's group (a run's own uid, with no
+    groups) can read `path`: every folder above it lets others through, and it lets them read."""
+    path = Path(path).absolute()
+    for folder in path.parents:
+        if not os.stat(folder).st_mode & stat.S_IXOTH:
+            return False
+    return bool(os.stat(path).st_mode & stat.S_IROTH)
+
+
+def require_labels_closed(mrpc_dir: Path) -> None:
+    """Container isolation shows the run every file its uid may read: refuse to grade while the
+    grader's labelled test split is one of them (CannotGrade, with the command that closes it)."""
+    exposed = [p for p in sorted(Path(mrpc_dir).glob("test.*")) if p.is_file() and readable_by_others(p)]
+    if exposed:
+        raise CannotGrade(
+            f"{exposed[0]} holds the labelled test split and any user here may read it, so a run graded with "
+            + f"--isolation container could: make it root's only (chmod 0600 {exposed[0]}, or chmod 0700 on its folder)"
+        )
