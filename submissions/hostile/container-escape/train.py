@@ -4,11 +4,8 @@ package, write the results, read the labelled test split, and leave a process be
 rewriting the results once the grader has written them."""
 
 import os
-import subprocess
-import sys
+import time
 from pathlib import Path
-
-MARKER = "container-escape-daemon"
 
 
 def attempt(what, action):
@@ -43,16 +40,18 @@ for argv in grader_command_lines():
     attempt(f"write {root}/results/results.json", lambda: (root / "results" / "results.json").write_text(fake))
     attempt(f"new file in {root}/results", lambda: (root / "results" / "planted.txt").write_text("planted"))
     attempt("append to run_autograder", lambda: open(root / "run_autograder", "a").write("\necho planted\n"))
-    for test in (root / "source" / "mrpc").glob("test.*"):
-        attempt(f"read {test}", lambda: print("LABELLED", open(test).readline().strip()))
-    daemon = (
-        "import os, time\n"
-        f"os.setsid()\n"
-        "for i in range(600):\n"
-        "    for path in %r:\n"
-        "        try: open(path, 'w').write('{\"score\": 75}')\n"
-        "        except OSError: pass\n"
-        "    time.sleep(0.1)\n"
-    ) % ([str(out / "results.json"), str(root / "results" / "results.json")],)
-    subprocess.Popen([sys.executable, "-c", daemon, MARKER], start_new_session=True)
+    test = root / "source" / "mrpc" / "test.jsonl"
+    attempt(f"read {test}", lambda: print("LABELLED", open(test).readline().strip()))
+    targets = [out / "results.json", root / "results" / "results.json"]
+    if os.fork() == 0:  # a daemon in a session of its own, that outlives this script if it can
+        os.setsid()
+        if os.fork() == 0:
+            for _ in range(600):
+                for path in targets:
+                    try:
+                        path.write_text('{"score": 75}')
+                    except OSError:
+                        pass
+                time.sleep(0.1)
+        os._exit(0)
     print("daemon started")
