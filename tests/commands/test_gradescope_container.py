@@ -75,8 +75,9 @@ def _graded_in_container(root: Path, done) -> dict:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "grading in this disposable container instead" in done.stderr
     assert results["extra_data"]["isolation"] == "container", results["extra_data"]
-    assert f"Isolation: disposable container, no sandbox (bubblewrap refused: bubblewrap cannot make namespaces here: {REFUSAL})" in (
-        results["output"]
+    assert (
+        f"Isolation: disposable container, no sandbox (bubblewrap refused: bubblewrap cannot make namespaces here: {REFUSAL})"
+        in (results["output"])
     )
     return results
 
