@@ -121,6 +121,7 @@ def run_and_measure(
     chosen = isolation.decide(options.isolation, options.self_check)  # refuses here, before anything runs
     if chosen.mode == isolation.CONTAINER and os.geteuid() == 0:
         isolation.require_labels_closed(mrpc_dir)
+        isolation.require_model_open(model_dir)
     disk = environment.sandbox_for(profile, device).disk_bytes
     own_evaluator = Evaluator.start(profile, model_dir, mrpc_dir, device) if evaluator is None else None
     try:

@@ -118,3 +118,14 @@ def require_labels_closed(mrpc_dir: Path) -> None:
             f"{exposed[0]} holds the labelled test split and any user here may read it, so a run graded with "
             + f"--isolation container could: make it root's only (chmod 0600 {exposed[0]}, or chmod 0700 on its folder)"
         )
+
+
+def require_model_open(model_dir: Path) -> None:
+    """Container isolation: the run's own uid reads the base model where it lies; a model folder
+    closed to it would fail every student for the grader's reason, so refuse instead."""
+    config = Path(model_dir) / "config.json"
+    if config.is_file() and not readable_by_others(config):
+        raise CannotGrade(
+            f"{model_dir} is closed to other users, so a run graded with --isolation container could not load the base "
+            + "model: open it to them read-only (chmod -R o+rX on it and o+x on the folders above it)"
+        )

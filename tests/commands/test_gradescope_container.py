@@ -57,6 +57,7 @@ def disposable(grader_environment):
         site = root / "grader-env" / "site"
         shutil.copytree(ROOT / "grader", site / "grader", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(grader_environment, root / "grader-cache")
+        (root / "grader-cache").chmod(0o755)  # as setup.sh makes it; pytest's folder it is copied from is 0700
         env = {
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
             "PYTHONPATH": str(site),  # the installed grader, not the checkout

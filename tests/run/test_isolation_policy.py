@@ -7,6 +7,7 @@ own and refuses while the labelled test split is readable by it."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -74,7 +75,7 @@ def test_a_self_check_without_bubblewrap_runs_unsandboxed_the_same_for_grade_and
     # the outputs a student reads say it too
     assert graded.results["extra_data"]["isolation"] == isolation.NONE
     assert graded.results["extra_data"]["environment"]["isolation_label"] == line
-    assert line in graded.report and "without the sandbox" in graded.report
+    assert html.escape(line) in graded.report and "without the sandbox" in graded.report
     assert graded.evidence["run"]["isolation"]["mode"] == isolation.NONE
 
 
@@ -116,8 +117,20 @@ def closed_data():
     shutil.rmtree(top)
 
 
+@pytest.fixture
+def open_cache(grader_environment, tiny_model_dir, monkeypatch):
+    """The grader's cache (with the tiny model) where other users may read it, as setup.sh leaves it."""
+    top = Path(tempfile.mkdtemp(prefix="grader-cache-"))
+    top.chmod(0o755)
+    shutil.copytree(grader_environment, top / "cache")
+    (top / "cache").chmod(0o755)
+    monkeypatch.setenv("GRADER_CACHE", str(top / "cache"))
+    yield top / "cache"
+    shutil.rmtree(top)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="container isolation starts the run as a uid of its own only as root")
-def test_container_isolation_runs_the_student_as_a_uid_of_its_own(tmp_path, failing_bwrap, closed_data, tiny_model_dir, monkeypatch):
+def test_container_isolation_runs_the_student_as_a_uid_of_its_own(tmp_path, failing_bwrap, closed_data, open_cache, monkeypatch):
     monkeypatch.setenv("GRADER_MRPC_DIR", str(closed_data))
     submission = tmp_path / "probe"
     submission.mkdir()
@@ -135,13 +148,22 @@ def test_container_isolation_runs_the_student_as_a_uid_of_its_own(tmp_path, fail
     assert run["isolation"]["mode"] == isolation.CONTAINER and run["isolation"]["limits"]["nproc"] > 0
     label = graded.results["extra_data"]["environment"]["isolation_label"]
     assert label.startswith("isolation: disposable container, no sandbox (bubblewrap refused:") and REFUSAL in label
-    assert label in graded.report and label[1:] in graded.results["output"]
+    assert html.escape(label) in graded.report and label[1:] in graded.results["output"]
     assert helpers.run_survivors(run["isolation"]) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root only")
 def test_container_isolation_refuses_while_the_labelled_split_is_readable_by_the_run(tmp_path, failing_bwrap, closed_data, monkeypatch):
     (closed_data / "test.jsonl").chmod(0o644)
+    monkeypatch.setenv("GRADER_MRPC_DIR", str(closed_data))
+    refused = helpers.grade(quick_submission(tmp_path / "mine"), tmp_path / "out", "--isolation", "container")
+    assert refused.code == 2 and not (tmp_path / "out" / "evidence").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only")
+def test_container_isolation_refuses_a_model_the_run_cannot_read(tmp_path, failing_bwrap, closed_data, tiny_model_dir, monkeypatch):
+    """pytest's cache folder is closed to other users: a container grading there would fail every
+    student for the grader's reason, so it is refused (exit 2) instead."""
     monkeypatch.setenv("GRADER_MRPC_DIR", str(closed_data))
     refused = helpers.grade(quick_submission(tmp_path / "mine"), tmp_path / "out", "--isolation", "container")
     assert refused.code == 2 and not (tmp_path / "out" / "evidence").exists()
@@ -154,4 +176,4 @@ def test_results_name_the_isolation_in_every_output(graded):
     label = results["extra_data"]["environment"]["isolation_label"]
     assert results["extra_data"]["isolation"] == isolation.SANDBOX and label.startswith("isolation: sandbox (bubblewrap)")
     for name in ("report.html", "report-instructor.html"):
-        assert label in (folder / name).read_text()
+        assert html.escape(label) in (folder / name).read_text()
