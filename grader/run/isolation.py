@@ -83,7 +83,7 @@ def decide(requested: str | None, self_check: bool = False) -> Isolation:
         return Isolation(CONTAINER, why, refused)
     refused = bubblewrap_refusal()
     if refused is None:
-        return Isolation(SANDBOX, "bubblewrap built the run's root")
+        return Isolation(SANDBOX, "bubblewrap built the root of the run")
     if requested is None and self_check:
         return Isolation(
             NONE,

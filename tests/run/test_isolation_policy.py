@@ -7,7 +7,6 @@ own and refuses while the labelled test split is readable by it."""
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from markupsafe import escape as html_escape
 
 from grader import cli
 from grader.run import isolation, jail
@@ -75,7 +75,7 @@ def test_a_self_check_without_bubblewrap_runs_unsandboxed_the_same_for_grade_and
     # the outputs a student reads say it too
     assert graded.results["extra_data"]["isolation"] == isolation.NONE
     assert graded.results["extra_data"]["environment"]["isolation_label"] == line
-    assert html.escape(line) in graded.report and "without the sandbox" in graded.report
+    assert str(html_escape(line)) in graded.report and "without the sandbox" in graded.report
     assert graded.evidence["run"]["isolation"]["mode"] == isolation.NONE
 
 
@@ -148,7 +148,7 @@ def test_container_isolation_runs_the_student_as_a_uid_of_its_own(tmp_path, fail
     assert run["isolation"]["mode"] == isolation.CONTAINER and run["isolation"]["limits"]["nproc"] > 0
     label = graded.results["extra_data"]["environment"]["isolation_label"]
     assert label.startswith("isolation: disposable container, no sandbox (bubblewrap refused:") and REFUSAL in label
-    assert html.escape(label) in graded.report and label[1:] in graded.results["output"]
+    assert str(html_escape(label)) in graded.report and label[1:] in graded.results["output"]
     assert helpers.run_survivors(run["isolation"]) == []
 
 
@@ -176,4 +176,4 @@ def test_results_name_the_isolation_in_every_output(graded):
     label = results["extra_data"]["environment"]["isolation_label"]
     assert results["extra_data"]["isolation"] == isolation.SANDBOX and label.startswith("isolation: sandbox (bubblewrap)")
     for name in ("report.html", "report-instructor.html"):
-        assert html.escape(label) in (folder / name).read_text()
+        assert str(html_escape(label)) in (folder / name).read_text()
