@@ -22,6 +22,7 @@ from grader.intake.handed_in import RESULTS_FOLDER
 from grader.intake.sources import REMOTE_PREFIXES
 from grader.outputs import files, summary
 from grader.outputs.wording import log_line
+from grader.run import isolation
 from grader.scoring import rubric as rubric_io
 
 DEFAULT_COMMAND = "run"
@@ -54,17 +55,27 @@ def default_out(submission: str) -> Path:
     return Path(RESULTS_FOLDER) / name
 
 
-def _options(args, device: str | None) -> pipeline.RunOptions:
+def _options(args, device: str | None, self_check: bool = False) -> pipeline.RunOptions:
     return pipeline.RunOptions(
         args.ref,
         args.before,
         device,
         args.device_ids,
         args.python,
-        args.unsafe_no_sandbox,
+        args.isolation,
         getattr(args, "student", None),
         args.submitted_from,
+        self_check,
     )
+
+
+def _isolation_note(requested: str | None) -> str:
+    """For a self-check's banner: the isolation its run will get when that is not the sandbox."""
+    try:
+        chosen = isolation.decide(requested, self_check=True)
+    except SandboxUnavailable:
+        return ""  # the grading refuses, and says why
+    return "" if chosen.mode == isolation.SANDBOX else f"\n{chosen.describe()}."
 
 
 def _when(args) -> str | None:
@@ -79,20 +90,20 @@ def _grade(args) -> int:
     rubric = rubric_io.load(args.rubric)
     when = _when(args)
     mrpc = data.locate(args.data)
-    if choice.banner:
-        terminal.banner(out_console, "self-check", choice.banner)
+    self_check = choice.banner is not None
+    if self_check:
+        terminal.banner(out_console, "self-check", choice.banner + _isolation_note(args.isolation))
     log = progress.scratch_log()
     shown = progress.for_terminal(out_console, f"grading {args.submission} on {profile.name}")
     evaluator = Evaluator.connect(Path(args.evaluator)) if getattr(args, "evaluator", None) else None
+    options = _options(args, choice.device, self_check)
     try:
         with progress.library_output_to(log):
-            scored = pipeline.grade(
-                args.submission, profile, mrpc, out, args.budget, _options(args, choice.device), rubric, when, "", shown, evaluator
-            )
+            scored = pipeline.grade(args.submission, profile, mrpc, out, args.budget, options, rubric, when, "", shown, evaluator)
     except CannotGrade:
         raise
     except Exception as exc:  # the grader's own fault: say so where Gradescope and CI look
-        files.write_not_graded(out, f"{type(exc).__name__}: {exc}")
+        files.write_not_graded(out, f"{type(exc).__name__}: {exc}", getattr(exc, "refused", None))
         raise
     finally:
         shown.finished()
@@ -109,8 +120,13 @@ def _batch(args) -> int:
     rubric, mrpc, out = rubric_io.load(args.rubric), data.locate(args.data), Path(args.out)
     if (args.devices or args.jobs) and args.device_ids:
         raise CannotGrade("--devices and --jobs give each slot its device; leave out --device-ids")
-    if not args.unsafe_no_sandbox and args.executor == "local":
-        pipeline.require_sandbox()  # once, before anyone is graded: the same for every student
+    if args.isolation == isolation.CONTAINER:
+        raise CannotGrade(
+            "--isolation container is for a disposable container made for one submission (Gradescope); a batch grades "
+            + "many on one machine: grade it with the sandbox, or with --isolation none on a machine that grades and nothing else"
+        )
+    if args.executor == "local":
+        isolation.decide(args.isolation)  # once, before anyone is graded: the same for every student
     if args.executor == "ray":  # the cluster's nodes have the devices and the model, not necessarily this machine
         plan = [slots.Slot("ray", args.device or profile.device)]
     else:
@@ -129,7 +145,7 @@ def _batch(args) -> int:
         args.before,
         args.device_ids,
         python,
-        args.unsafe_no_sandbox,
+        args.isolation,
         str(rubric_io.resolve(args.rubric).absolute()),
         _when(args),
         args.submitted_from,
@@ -203,7 +219,7 @@ def _prepare(args) -> int:
 
 
 def _check(args) -> int:
-    return check.main(args.submission, args.data, args.python, args.steps, args.budget, args.static, terminal.console())
+    return check.main(args.submission, args.data, args.python, args.steps, args.budget, args.static, terminal.console(), args.isolation)
 
 
 def _autograder(args) -> int:

@@ -10,6 +10,7 @@ outputs/   the scored result -> results.json, reports, JUnit, Classroom, CSV, sc
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,14 +19,13 @@ from pathlib import Path
 from grader.checks.judge import judge
 from grader.course import calibration, model_files
 from grader.course.profiles import Profile
-from grader.errors import SandboxUnavailable
 from grader.evidence import code_fingerprint, collect
 from grader.evidence.evaluator import Evaluator
 from grader.evidence.findings import Findings
 from grader.evidence.record import LOGS_DIR, PROBE_DIR, Evidence
 from grader.intake import sources, submitted, workspace
 from grader.outputs import files
-from grader.run import devices, environment, execute, jail, private_area
+from grader.run import devices, environment, execute, isolation, private_area
 from grader.scoring import rubric as rubric_io
 from grader.scoring.rubric import Rubric
 from grader.scoring.score import ScoredResult, score
@@ -82,24 +82,14 @@ class RunOptions:
     device: str | None = None  # cpu | gpu | ascend[:ids]; default: the profile's
     device_ids: str | None = None
     python: str | None = None  # the student's interpreter; default: the profile's, else the grader's
-    unsafe_no_sandbox: bool = False  # run without the sandbox (the limits only); every output says so
+    isolation: str | None = None  # --isolation: sandbox, container or none (None: the sandbox; see run/isolation.py)
     student: str | None = None  # the student's name (the roster's, or `--student`), shown in their report
     submitted_from: str = submitted.COMMIT  # the time a late penalty uses when none is given: commit or fetch
+    self_check: bool = False  # nothing configured, a fallback profile: without bubblewrap, run with none and say so
 
 
 EVALUATOR_START_AFTER = 10.0  # seconds of run after which a grading's own evaluator loads beside it
 EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
-
-
-def require_sandbox() -> None:
-    """Refuse to grade where no sandbox can be built (the instructor may pass --unsafe-no-sandbox)."""
-    try:
-        jail.check()
-    except jail.Unavailable as exc:
-        raise SandboxUnavailable(
-            f"{exc}. Without a sandbox a student's code can read and change what the grader keeps; "
-            + "pass --unsafe-no-sandbox to grade anyway"
-        ) from exc
 
 
 def _intake(submission: str, private: Path, options: RunOptions, progress: Progress) -> tuple[workspace.Workspace, sources.Source | None]:
@@ -133,8 +123,10 @@ def run_and_measure(
     model_dir = model_files.ensure(profile, mrpc_dir)
     device = devices.check(devices.parse(options.device or profile.device, options.device_ids))  # before anything runs
     python = environment.interpreter(options.python, profile)
-    if not options.unsafe_no_sandbox:
-        require_sandbox()
+    chosen = isolation.decide(options.isolation, options.self_check)  # refuses here, before anything runs
+    if chosen.mode == isolation.CONTAINER and os.geteuid() == 0:
+        isolation.require_labels_closed(mrpc_dir)
+        isolation.require_model_open(model_dir)
     disk = environment.sandbox_for(profile, device).disk_bytes
     own = _OwnEvaluator(lambda: Evaluator.start(profile, model_dir, mrpc_dir, device)) if evaluator is None else None
     try:
@@ -151,6 +143,7 @@ def run_and_measure(
                 device=device.describe(),
                 not_copied=list(ws.not_copied),
                 code=code_fingerprint.of_folder(ws.root) if ws.entry else None,
+                isolation=chosen.to_dict(),
             )
             request = execute.RunRequest(
                 profile,
@@ -161,7 +154,7 @@ def run_and_measure(
                 budget,
                 evidence_dir / LOGS_DIR,
                 evidence_dir / PROBE_DIR,
-                options.unsafe_no_sandbox,
+                chosen,
             )
 
             def watch(elapsed: float, logs: Path, _probe: Path) -> bool:

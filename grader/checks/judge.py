@@ -11,6 +11,8 @@ from grader.course.profiles import Profile
 from grader.course.versions import versions
 from grader.evidence import evaluation, parameter_groups
 from grader.evidence.findings import Findings
+from grader.run.isolation import LABELS, NONE, SANDBOX
+from grader.run.sandbox import UNSAFE
 
 # Measurements that only the instructor may see (held-out test split, what the student claimed).
 INSTRUCTOR_ONLY_PREFIXES = ("test_", "claimed_")
@@ -43,6 +45,18 @@ def measurements(f: Findings, cal: Calibration) -> dict:
     return shown
 
 
+def isolation_used(ev) -> dict:
+    """The isolation mode the grading chose and its one-line label (run/isolation.py); for a record
+    from before modes were named, what its run's record says (the sandbox, or none)."""
+    chosen = ev.isolation or {}
+    if chosen.get("mode"):
+        return {"isolation_mode": chosen["mode"], "isolation_label": chosen.get("label") or chosen["mode"]}
+    if ev.run and ev.run.isolation:
+        mode = NONE if ev.run.isolation.get("sandbox") == UNSAFE else SANDBOX
+        return {"isolation_mode": mode, "isolation_label": f"isolation: {LABELS[mode]}"}
+    return {"isolation_mode": None, "isolation_label": None}
+
+
 def environment(f: Findings, cal: Calibration, profile: Profile) -> dict:
     ev = f.evidence
     return {
@@ -50,6 +64,7 @@ def environment(f: Findings, cal: Calibration, profile: Profile) -> dict:
         "device": ev.device or profile.device,
         "isolation": ev.run.isolation if ev.run else None,
         "sandbox": (ev.run.isolation or {}).get("sandbox") if ev.run else None,
+        **isolation_used(ev),
         "cpu_compatibility": ev.cpu_compatibility,
         "seed": profile.seed,
         "budget_seconds": ev.run.budget_seconds if ev.run else profile.budget_seconds,

@@ -11,6 +11,7 @@ import textwrap
 from grader import __version__
 from grader.commands import autograder, check
 from grader.course import data
+from grader.run import isolation
 
 EXIT_CODES = """exit status:
   0    graded, every required criterion passed (check: nothing wrong found)
@@ -80,12 +81,22 @@ def _run_options(parser: argparse.ArgumentParser, default_note: str) -> None:
         help="the time a late penalty uses when --submitted-at (or the roster's submitted_at) gives none: commit, the "
         "committer date, which the student's machine sets (default); fetch, when the grader cloned the URL",
     )
-    parser.add_argument(
-        "--unsafe-no-sandbox",
-        action="store_true",
-        help="grade without the sandbox where bubblewrap cannot run (limits only; every output says so)",
-    )
+    _isolation_options(parser)
     _rubric_options(parser)
+
+
+def _isolation_options(parser: argparse.ArgumentParser) -> None:
+    """One policy for grading and checking (run/isolation.py); every output names the mode used."""
+    parser.add_argument(
+        "--isolation",
+        choices=isolation.MODES,
+        help="sandbox: bubblewrap (the default); container: no bubblewrap, on a disposable container made for this one "
+        "submission (Gradescope): the limits, and the run as a uid of its own; none: the limits only. Without it, a "
+        "machine where bubblewrap cannot run refuses (exit 3), except a self-check, which runs with none and says so",
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox", dest="isolation", action="store_const", const=isolation.NONE, help="the same as --isolation none"
+    )
 
 
 def build_parser() -> Parser:
@@ -144,6 +155,7 @@ def build_parser() -> Parser:
     )
     chk.add_argument("--data", metavar="DIR", help=f"GLUE-MRPC folder, or `hub` (default ${data.ENV_VAR}, then the hub cache)")
     chk.add_argument("--python", metavar="PATH", help="interpreter that runs the student's code (default: the grader's)")
+    _isolation_options(chk)
 
     bat = command(
         "batch",

@@ -55,7 +55,7 @@ class Job:
     before: str | None = None
     device_ids: str | None = None
     python: str | None = None
-    unsafe_no_sandbox: bool = False
+    isolation: str | None = None  # --isolation (run/isolation.py)
     rubric: str | None = None
     submitted_at: str | None = None
     evaluator: str | None = None  # the slot's long-lived evaluator (its socket); its token goes in the environment

@@ -46,7 +46,7 @@ class Settings:
     before: str | None = None
     device_ids: str | None = None
     python: str | None = None
-    unsafe_no_sandbox: bool = False  # every run without the sandbox (the instructor's explicit choice)
+    isolation: str | None = None  # --isolation for every run (run/isolation.py); None: the sandbox
     rubric: str | None = None
     submitted_at: str | None = None
     submitted_from: str = "commit"  # when no time is given: the commit's date, or the URL's fetch time
@@ -85,7 +85,7 @@ class Batch:
             e.before or s.before,
             s.device_ids,
             s.python,
-            s.unsafe_no_sandbox,
+            s.isolation,
             s.rubric,
             e.submitted_at or s.submitted_at,
             submitted_from=s.submitted_from,

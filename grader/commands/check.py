@@ -1,8 +1,9 @@
 """`grade check SUBMISSION`: a quick answer for a student before the real grading.
 
 First what the code says (code_reading.py, under a second), then a short run on the `tiny`
-profile, sandboxed and offline as in grading, that is stopped once the probe has seen a few
-training steps: the probe snapshots every parameter (trainable flag and CRC-32) before each
+profile, offline and isolated as `grade` isolates a self-check (run/isolation.py: the sandbox,
+or where bubblewrap cannot run none, saying so and what to install), stopped once the probe has
+seen a few training steps: the probe snapshots every parameter (trainable flag and CRC-32) before each
 training forward pass, so comparing the first and the last snapshot says which tensors the
 training changed, that is, where gradients and the optimizer reached. Nothing is scored and no
 output folder is written.
@@ -27,7 +28,7 @@ from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
 from grader.evidence import probe_record, tensors
 from grader.intake import sources, workspace
-from grader.run import devices, environment, execute, jail
+from grader.run import devices, environment, execute, isolation
 
 STEPS = 3
 BUDGET = 90.0
@@ -110,7 +111,10 @@ def judge_training(record: probe_record.ProbeRecord | None, expected: dict[str, 
     return items
 
 
-def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None, steps: int, budget: float, out: Console) -> list[Item]:
+def _short_run(
+    ws: workspace.Workspace, mrpc_arg: str | None, python: str | None, steps: int, budget: float, out: Console, requested: str | None
+) -> list[Item]:
+    chosen = isolation.decide(requested, self_check=True)  # the policy `grade` applies to a self-check
     profile = profiles.load(SELF_CHECK_PROFILE)
     mrpc = data.locate(mrpc_arg)
     expected = calibration.load_for(SELF_CHECK_PROFILE).structure.trainable_tensors
@@ -130,20 +134,16 @@ def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None
                 budget,
                 private / "logs",
                 private / "probe-records",
+                chosen,
             )
             request.extra_env = {"GRADER_PROBE_INTERVAL": "0"}  # a snapshot before every training step
-            try:
-                jail.check()
-            except jail.Unavailable as exc:  # the student's own code on their own machine: run it, and say so
-                request.unsafe = True
-                unsandboxed = f"run without the sandbox: {exc}"
 
             def watch(elapsed: float, logs: Path, probe: Path) -> bool:
                 shown.running(elapsed, budget, logs)
                 return _snapshots_seen(probe) >= steps
 
             request.watch = watch
-            shown.phase("run", f"{ws.entry.name}, sandboxed and offline")
+            shown.phase("run", f"{ws.entry.name}, offline, {chosen.describe()}")
             started = time.monotonic()
             outcome = execute.run(ws, request, private)
             shown.finished()
@@ -161,8 +161,8 @@ def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None
             else f"exited with status {run.exit_code}"
         )
         items.append(Item(INFO, "short run", f"{took:.0f} s on the CPU, {ending}"))
-        if request.unsafe:
-            items.append(Item(INFO, "short run", unsandboxed))
+        if chosen.mode != isolation.SANDBOX:
+            items.append(Item(WARNING if chosen.mode == isolation.NONE else INFO, "short run", chosen.describe()))
         if failed:
             items.append(Item(PROBLEM, "short run", f"the program failed: {stderr[-1] if stderr else f'exit status {run.exit_code}'}"))
         return items
@@ -172,7 +172,16 @@ def _short_run(ws: workspace.Workspace, mrpc_arg: str | None, python: str | None
         shutil.rmtree(private, ignore_errors=True)
 
 
-def main(submission: str, mrpc_arg: str | None, python: str | None, steps: int, budget: float, static_only: bool, out: Console) -> int:
+def main(
+    submission: str,
+    mrpc_arg: str | None,
+    python: str | None,
+    steps: int,
+    budget: float,
+    static_only: bool,
+    out: Console,
+    requested_isolation: str | None = None,
+) -> int:
     started = time.monotonic()
     course = calibration.load_for(COURSE_PROFILE).structure
     private = Path(tempfile.mkdtemp(prefix="grade-check-"))
@@ -191,7 +200,7 @@ def main(submission: str, mrpc_arg: str | None, python: str | None, steps: int, 
             show(out, item)
         out.print(f"(static checks: {time.monotonic() - started:.1f} s)\n", markup=False, style="dim")
         if ws.entry is not None and not static_only:
-            for item in _short_run(ws, mrpc_arg, python, steps, budget, out):
+            for item in _short_run(ws, mrpc_arg, python, steps, budget, out, requested_isolation):
                 show(out, item)
                 items.append(item)
         out.print(f"\n{NOT_CHECKED}", markup=False)

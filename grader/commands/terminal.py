@@ -72,6 +72,8 @@ def result(out: Console, scored: ScoredResult, where: str, instructor: bool = Fa
             )
     if scored.late.penalty_percent:
         out.print(f"late: {log_line(scored.late.message)}", markup=False)
+    if scored.result.environment.get("isolation_mode") not in (None, "sandbox"):
+        out.print(log_line(scored.result.environment["isolation_label"]), markup=False)
     if scored.warnings:
         if instructor:
             for warning in scored.warnings:

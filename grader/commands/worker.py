@@ -48,7 +48,7 @@ def grade(job: Job, device: str) -> int:
     """Exit status: 0 graded, 2 could not grade (error.txt says why), 3 a grader error, 130 stopped."""
     out = Path(job.out)
     options = pipeline.RunOptions(
-        job.ref, job.before, device or None, job.device_ids, job.python, job.unsafe_no_sandbox, job.student, job.submitted_from
+        job.ref, job.before, device or None, job.device_ids, job.python, job.isolation, job.student, job.submitted_from
     )
     log = progress.scratch_log()
     try:

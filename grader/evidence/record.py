@@ -39,6 +39,7 @@ class Evidence:
     evaluated_by: str | None = None  # the long-lived evaluator, or a fresh evaluation and why
     code: dict | None = None  # normalised fingerprint of the code as handed in (evidence/code_fingerprint.py)
     training_rows: dict | None = None  # training rows observed against the splits (evidence/training_rows.py)
+    isolation: dict | None = None  # the run's isolation mode and why (run/isolation.py), even when nothing ran
 
     def summary(self) -> str:
         if self.entry_problem:

@@ -48,12 +48,15 @@ def write_all(scored: ScoredResult, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def write_not_graded(out_dir: Path, reason: str) -> Path:
+def write_not_graded(out_dir: Path, reason: str, sandbox_unavailable: str | None = None) -> Path:
     """results.json for a submission the grader failed on: says so instead of leaving nothing
-    (or an old result) for Gradescope or a CI step to read."""
+    (or an old result) for Gradescope or a CI step to read. `sandbox_unavailable` (bubblewrap's
+    reason) tells a script that only the sandbox was missing (Gradescope's run_autograder then
+    grades again with container isolation)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     message = f"The grader could not grade this submission because of an error of its own, not of the submission: {reason}"
-    results = {"score": 0, "output": message, "tests": [], "extra_data": {"gradable": False, "error": reason}}
+    extra = {"gradable": False, "error": reason} | ({"sandbox_unavailable": sandbox_unavailable} if sandbox_unavailable else {})
+    results = {"score": 0, "output": message, "tests": [], "extra_data": extra}
     return write_text(out_dir / RESULTS, json.dumps(results, indent=2) + "\n")
 
 

@@ -100,6 +100,8 @@ def render(scored: ScoredResult) -> dict:
         summary = f"Student: {plain(r.student)}\n{summary}"
     if scored.late.penalty_percent:
         summary += f"\nLate: {scored.late.message}; {scored.raw_score:g} before the penalty"
+    if r.environment.get("isolation_label"):
+        summary += f"\n{r.environment['isolation_label'][0].upper()}{r.environment['isolation_label'][1:]}"
     results = {
         "score": scored.score,
         "max_score": scored.max_score,
@@ -114,6 +116,7 @@ def render(scored: ScoredResult) -> dict:
             "raw_score": scored.raw_score,
             "late": scored.late.message,
             "student": r.student,
+            "isolation": r.environment.get("isolation_mode"),
             **scored.student_measurements(),
             "environment": r.environment,
             "phases": r.phases,

@@ -63,5 +63,8 @@ def render(scored: ScoredResult) -> str:
         ]
     if scored.late.penalty_percent:
         lines += [f"Late: {escape(scored.late.message)}; {scored.raw_score:g} points before the penalty.", ""]
+    if r.environment.get("isolation_label"):
+        label = escape(r.environment["isolation_label"])
+        lines += [f"{label[:1].upper()}{label[1:]}.", ""]
     lines.append("The full report is `report.html` beside this file (in the workflow: the `grade-report` artifact).")
     return "\n".join(lines) + "\n"

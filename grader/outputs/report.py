@@ -18,6 +18,7 @@ from grader.evidence.adapter import CHOICE_RULE
 from grader.outputs import charts
 from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
+from grader.run.isolation import CONTAINER, NONE
 from grader.run.sandbox import UNSAFE
 from grader.scoring.score import CriterionScore, ScoredResult
 
@@ -59,8 +60,16 @@ def log_excerpt(text: str) -> tuple[list[tuple[str, bool]], str]:
 
 
 def unsafe(scored: ScoredResult) -> bool:
-    """Whether the run was graded without the sandbox (--unsafe-no-sandbox)."""
-    return scored.result.environment.get("sandbox") == UNSAFE
+    """Whether the run was graded without the sandbox (isolation container or none)."""
+    mode = scored.result.environment.get("isolation_mode")
+    return mode in (CONTAINER, NONE) or (mode is None and scored.result.environment.get("sandbox") == UNSAFE)
+
+
+def isolation_note(scored: ScoredResult) -> str:
+    """The isolation line every output shows when the run was not sandboxed; empty otherwise."""
+    if not unsafe(scored):
+        return ""
+    return scored.result.environment.get("isolation_label") or UNSAFE
 
 
 def split_baseline(scored: ScoredResult, split: str, metric: str) -> float | None:
@@ -163,7 +172,8 @@ def view(scored: ScoredResult, audience: str, class_notes: list[str] | None = No
         "criteria": shown,
         "informational": informational,
         "banner": banner(scored),
-        "unsafe": UNSAFE if unsafe(scored) else "",
+        "unsafe": isolation_note(scored),
+        "isolation_mode": scored.result.environment.get("isolation_mode"),
         "metric_legend": charts.metric_legend() if metric_rows else None,
         "withheld": {"count": len(withheld), "score": sum(c.score for c in withheld), "max_score": sum(c.max_score for c in withheld)},
         "unscored": unscored,

@@ -19,8 +19,7 @@ from grader.intake.handed_in import digest
 from grader.outputs import charts, gradebook, store
 from grader.outputs.atomic import write_text
 from grader.outputs.files import EVIDENCE_DIR, GRADEBOOK, INSTRUCTOR_REPORT, SUMMARY, read_error
-from grader.outputs.report import environment, render, split_baseline, unsafe
-from grader.run.sandbox import UNSAFE
+from grader.outputs.report import environment, isolation_note, render, split_baseline
 from grader.scoring.score import ScoredResult
 
 BINS = 10
@@ -60,7 +59,7 @@ def collect(folders: list[Path]) -> list[Row]:
             continue
         try:
             scored = store.load(folder)
-            rows.append(Row(folder, gradebook.student_name(scored), scored, UNSAFE if unsafe(scored) else ""))
+            rows.append(Row(folder, gradebook.student_name(scored), scored, isolation_note(scored)))
         except Exception as exc:  # reported in its row, never raised: the rest of the class still renders
             rows.append(Row(folder, folder.name, None, f"{type(exc).__name__}: {exc}"))
     return rows

@@ -12,7 +12,7 @@ from pathlib import Path
 from grader.course import data
 from grader.course.profiles import Profile
 from grader.intake.workspace import Workspace
-from grader.run import devices, environment, jail, notebook, offline, private_area, runner
+from grader.run import devices, environment, isolation, jail, notebook, offline, private_area, runner
 from grader.run.inject import SITE_DIR
 from grader.run.launch import LAUNCH_DIR, NOTEBOOK_RUNNER
 from grader.run.layout import Layout
@@ -33,7 +33,7 @@ class RunRequest:
     budget: float
     logs: Path  # where stdout and stderr are kept (inside the evidence folder)
     probe_records: Path  # where the probe's record is written as it arrives (inside the evidence folder)
-    unsafe: bool = False  # --unsafe-no-sandbox: the limits only, no sandbox
+    isolation: isolation.Isolation = field(default_factory=lambda: isolation.Isolation(isolation.SANDBOX, "the default"))
     watch: Callable[[float, Path, Path], bool] | None = None  # (elapsed, logs, probe dir) -> stop now?
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a probe interval for `grade check`
 
@@ -50,9 +50,11 @@ class RunOutcome:
 
 def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     """Run the workspace's entry (nothing is run without one) in the sandbox, or with the
-    profile's limits only when the request is unsafe. `private` is the grading's private area."""
+    profile's limits only (as a uid of its own in a container) when the request's isolation says
+    so. `private` is the grading's private area."""
     profile = request.profile
-    layout = Layout.for_run(private, ws.root, request.model_dir, SITE_DIR, LAUNCH_DIR, sandboxed=not request.unsafe)
+    mode = request.isolation.mode
+    layout = Layout.for_run(private, ws.root, request.model_dir, SITE_DIR, LAUNCH_DIR, sandboxed=mode == isolation.SANDBOX)
     outcome = RunOutcome(layout.host["output"], request.probe_records)
     if not ws.entry:
         return outcome
@@ -68,8 +70,11 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
     env[SOCKET_ENV] = layout.to_inside(channel.path)
     env.update(request.extra_env)
     box = environment.sandbox_for(profile, request.device)
-    python, cell = request.python, None
-    if not request.unsafe:
+    python, cell, run_as = request.python, None, None
+    if mode == isolation.CONTAINER and os.geteuid() == 0:
+        run_as = jail.run_uid()
+        runner.open_to_run_user(private, layout, run_as)
+    if mode == isolation.SANDBOX:
         python, readable = jail.interpreter_dirs(request.python)
         readable += [d for d in jail.runtime_dirs(request.device.kind) if d not in readable]
         device_root = os.environ.get("GRADER_DEVICE_ROOT", "/dev")
@@ -82,7 +87,8 @@ def run(ws: Workspace, request: RunRequest, private: Path) -> RunOutcome:
         command = notebook.command(python, layout.to_inside(ws.entry), layout.inside("notebook"), runner_path)
     watch = (lambda elapsed: request.watch(elapsed, request.logs, outcome.probe_dir)) if request.watch else None
     with channel:  # closed once every process of the run has ended
-        outcome.record = runner.run_script(ws.entry, ws.root, env, request.budget, request.logs, python, box, command, watch, cell)
+        outcome.record = runner.run_script(ws.entry, ws.root, env, request.budget, request.logs, python, box, command, watch, cell, run_as)
     if outcome.record.isolation is not None:
         outcome.record.isolation["disk"] = private_area.describe(private)
+        outcome.record.isolation |= {"mode": mode, "why": request.isolation.why}
     return outcome

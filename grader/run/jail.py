@@ -143,7 +143,7 @@ class Jail:
         (control / "group").write_text(f"root:x:0:\nusers:x:{gid}:\n")
         if self.uid is not None:
             for name in ("home", "work", "output", "tmp", "notebook"):
-                _give(self.layout.host[name], self.uid)
+                give(self.layout.host[name], self.uid)
                 # bubblewrap enters the working folder before it drops to the run's uid, without
                 # CAP_DAC_OVERRIDE: a copy of a 0700 folder would shut it out (only the run sees it)
                 os.chmod(self.layout.host[name], 0o755)
@@ -205,7 +205,7 @@ def _open_parents(destinations) -> list[str]:
     return [arg for folder in folders for arg in ("--perms", "0755", "--dir", folder)]
 
 
-def _give(folder: Path, uid: int) -> None:
+def give(folder: Path, uid: int) -> None:
     os.chown(folder, uid, uid)
     for root, dirs, files in os.walk(folder):
         for name in dirs + files:

@@ -7,6 +7,7 @@ it left behind in its PID namespace is then ended. The budget is this process's 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from grader.run import jail as jail_mod
 from grader.run import sandbox as sandbox_mod
 from grader.run import seccomp
+from grader.run.layout import PLACES, Layout
 
 GRACE_SECONDS = 5.0
 POLL_SECONDS = 0.5  # how often a watcher is asked while the run goes on
@@ -53,12 +55,14 @@ def run_script(
     command: list[str] | None = None,
     watch: Callable[[float], bool] | None = None,
     jail: jail_mod.Jail | None = None,
+    run_as: int | None = None,
 ) -> RunRecord:
     """Run `command` (default: the interpreter on the entry script) under the budget, in `jail`
     when given, else with `sandbox`'s limits only. Whether it ends by itself or at the budget,
     every process it started is then ended too. `watch` is called with the elapsed seconds every
     POLL_SECONDS while the run goes on (progress on a terminal); when it returns True the run is
-    ended then, as at the budget."""
+    ended then, as at the budget. Without a jail, `run_as` (the grader is root, in a disposable
+    container) is the uid of its own the run is started as."""
     logs = Path(logs).absolute()  # the child runs in `cwd`: a relative path would point elsewhere there
     logs.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = logs / "stdout.txt", logs / "stderr.txt"
@@ -67,7 +71,12 @@ def run_script(
         env = {**env, sandbox_mod.ATTEMPT_VAR: os.environ[sandbox_mod.ATTEMPT_VAR]}
     box = sandbox or sandbox_mod.Sandbox()
     start = time.monotonic()
-    started = _start_jailed(jail, box, command, cwd, env) if jail else _start_plain(sandbox, command, cwd, env)
+    if jail:
+        started = _start_jailed(jail, box, command, cwd, env)
+    elif run_as is not None:
+        started = _start_as_user(box, command, cwd, env, run_as)
+    else:
+        started = _start_plain(sandbox, command, cwd, env)
     proc, main_done = started.proc, started.main_done
     copies = {
         "stdout": sandbox_mod.CappedCopy(proc.stdout, stdout_path, box.output_bytes),
@@ -169,3 +178,37 @@ def _start_plain(box: sandbox_mod.Sandbox | None, command: list[str], cwd: Path,
         problems = ["the process-count limit does not bind root"] if os.geteuid() == 0 and "nproc" in limits else []
         isolation = {"sandbox": sandbox_mod.UNSAFE, "network": "not isolated", "limits": limits, "problems": problems}
     return _Started(proc, isolation, lambda: sandbox_mod.end_all(proc, token, GRACE_SECONDS), main_done)
+
+
+def open_to_run_user(private: Path, layout: Layout, uid: int) -> None:
+    """Container isolation: the run's own uid may pass through the private area (0711: it can
+    list nothing there) and owns the folders it writes (home, work, output, tmp, notebook), closed
+    to every other user (0700); the rest stays root's, readable at most. The grader, root, enters
+    the working folder before it drops to that uid."""
+    os.chmod(private, 0o711)
+    for name, (_inside, writable) in PLACES.items():
+        if writable and layout.host[name].is_dir():
+            jail_mod.give(layout.host[name], uid)
+            os.chmod(layout.host[name], 0o700)
+
+
+def _start_as_user(box: sandbox_mod.Sandbox, command: list[str], cwd: Path, env: dict[str, str], uid: int) -> _Started:
+    """In a disposable container, as root: the limits, and the run started as `uid` with no
+    groups, no capabilities and no_new_privs (setpriv); the run is every process of that uid."""
+    setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+    drop = [setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+    limits = box.limits(dedicated_user=True)
+    proc = _popen([*drop, "--no-new-privs", "--", *command], cwd, env, limits)
+    main_done = threading.Event()
+    threading.Thread(target=lambda: (proc.wait(), main_done.set()), daemon=True).start()
+    isolation = {
+        "sandbox": sandbox_mod.CONTAINER,
+        "network": "not isolated",
+        "run_user": f"host uid {uid}, no groups, no capabilities, no_new_privs",
+        "limits": limits,
+        "problems": [
+            "the run sees the container's files that others may read, and its processes (not their memory or environment)",
+            "no system-call filter and no network isolation beyond the container's own",
+        ],
+    }
+    return _Started(proc, isolation, lambda: sandbox_mod.end_user(proc, uid, GRACE_SECONDS, setpriv), main_done)

@@ -3,7 +3,8 @@
 With the sandbox (jail.py) every process of the run lives in one PID namespace: the run is over
 when that namespace is empty, and ending it is killing its init. Without it (--unsafe-no-sandbox)
 the run's processes are found by their process group or a token in their environment, as a
-best effort: a process that drops the token escapes.
+best effort: a process that drops the token escapes. In a disposable container the grader (root)
+starts the run as a uid of its own: every process of that uid is the run's, and all are ended.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ TOKEN_VAR = "GRADER_SANDBOX_TOKEN"
 ATTEMPT_VAR = "GRADER_ATTEMPT_TOKEN"  # set by a batch for one student's attempt; every run of it carries it on
 GiB = 1024**3
 UNSAFE = "unsafe: no sandbox"
+CONTAINER = "no sandbox: a disposable container"
 
 
 @dataclass(frozen=True)
@@ -203,4 +207,51 @@ def end_attempt(token: str, grace: float = 5.0) -> int:
         deadline = time.monotonic() + wait
         while alive and carrying(ATTEMPT_VAR, token) and time.monotonic() < deadline:
             time.sleep(0.1)
+    return len(ended)
+
+
+def user_members(uid: int) -> set[int]:
+    """Live processes with `uid` as any of their user ids (real, effective, saved, filesystem),
+    read from /proc/PID/status, which a process cannot hide as it can its /proc folder's owner."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry.name}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "").split()[:1] in (["Z"], ["X"]):
+            continue
+        if str(uid) in fields.get("Uid", "").split():
+            found.add(int(entry.name))
+    return found
+
+
+def _kill_as(uid: int, setpriv: str) -> None:
+    """kill(-1, SIGKILL) as `uid`: every process of that uid at once, however fast it forks."""
+    drop = [setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups", "--inh-caps=-all", "--"]
+    subprocess.run([*drop, sys.executable, "-S", "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"], capture_output=True, timeout=30)
+
+
+def end_user(proc, uid: int, grace: float, setpriv: str) -> int:
+    """End every process of the run's own uid: SIGTERM, up to `grace` to go, then SIGKILL (all at
+    once, then one by one) until none is left. Returns how many other than the main one there were."""
+    ended = user_members(uid)
+    for pid in ended:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while ended and user_members(uid) and time.monotonic() < deadline:
+        proc.poll()
+        time.sleep(0.05)
+    deadline = time.monotonic() + grace
+    while (alive := user_members(uid)) and time.monotonic() < deadline:
+        ended |= alive
+        _kill_as(uid, setpriv)
+        for pid in alive:
+            _signal(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    proc.wait()
+    ended.discard(proc.pid)
     return len(ended)
