@@ -25,6 +25,7 @@ from grader.commands import ledger
 from grader.commands.slots import Slot
 from grader.course import profiles
 from grader.evidence.evaluator import TOKEN_ENV, Evaluator
+from grader.intake import untrusted
 from grader.outputs import files, store
 from grader.paths import CHECKOUT_HOME
 from grader.run import devices, sandbox
@@ -135,7 +136,7 @@ def grade_one(
                 worker.wait()
     finally:
         stray = sandbox.end_attempt(token, grace=2.0)  # nothing of the attempt outlives it
-        shutil.rmtree(work, ignore_errors=True)
+        untrusted.remove_tree(work)  # a run's tree, however deep
     if stopped:
         return Outcome(ledger.INTERRUPTED, STOPPED, stray_processes=stray)
     outcome = read_outcome(out, worker.returncode, log)

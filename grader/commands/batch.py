@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from grader.commands.attempt import Job
 from grader.commands.roster import Entry
 from grader.course import calibration
 from grader.errors import CannotGrade
+from grader.intake import untrusted
 from grader.intake.handed_in import content_digest
 from grader.outputs import files, gradebook, summary
 from grader.run import sandbox
@@ -102,7 +102,7 @@ class Batch:
     def close(self) -> None:
         """Release the folder; the work folder goes too once nothing runs in it."""
         if not any(row["state"] == ledger.RUNNING for row in self.book.rows().values()):
-            shutil.rmtree(self.work_root, ignore_errors=True)
+            untrusted.remove_tree(self.work_root)  # a run's tree, however deep
         self.book.close()
         if self.lock:
             self.lock.close()
@@ -173,7 +173,7 @@ def recover(batch: Batch) -> list[str]:
         batch.book.finish(row["folder"], ledger.INTERRUPTED, problem="interrupted: the batch grading it ended before it finished")
     if batch.work_root.is_dir():  # no other batch uses it: we hold the lock
         for leftover in batch.work_root.iterdir():
-            shutil.rmtree(leftover, ignore_errors=True)
+            untrusted.remove_tree(leftover)  # a run's tree, however deep
     batch.work_root.mkdir(parents=True, exist_ok=True)
     return [row["folder"] for row in left]
 

@@ -12,7 +12,6 @@ output folder is written.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from grader.commands.selfcheck import COURSE_PROFILE, SELF_CHECK_PROFILE
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade
 from grader.evidence import probe_record, tensors
-from grader.intake import sources, workspace
+from grader.intake import sources, untrusted, workspace
 from grader.run import devices, environment, execute, isolation
 
 STEPS = 3
@@ -169,7 +168,7 @@ def _short_run(
     finally:
         shown.finished()
         log.unlink(missing_ok=True)
-        shutil.rmtree(private, ignore_errors=True)
+        untrusted.remove_tree(private)  # a run's tree, however deep
 
 
 def main(
@@ -206,4 +205,4 @@ def main(
         out.print(f"\n{NOT_CHECKED}", markup=False)
         return 1 if any(i.status == PROBLEM for i in items) else 0
     finally:
-        shutil.rmtree(private, ignore_errors=True)
+        untrusted.remove_tree(private)  # a run's tree, however deep
