@@ -25,17 +25,22 @@ GRADE_WITHOUT_MINDSPORE = (
 )
 
 
-@pytest.mark.slow
-def test_single_grading_measures_through_its_overlapped_evaluator(tmp_path, tiny_profile, tiny_model_dir, mrpc_dir):
-    out = tmp_path / "good"
-    done = subprocess.run(
-        [sys.executable, "-c", GRADE_WITHOUT_MINDSPORE, str(SUBMISSIONS / "good"), "--profile", "tiny", "--out", str(out)],
+def grade_in_a_child(submission: Path, out: Path) -> subprocess.CompletedProcess:
+    """`grade SUBMISSION --profile tiny` in a process of its own, which must never import MindSpore."""
+    return subprocess.run(
+        [sys.executable, "-c", GRADE_WITHOUT_MINDSPORE, str(submission), "--profile", "tiny", "--out", str(out)],
         cwd=ROOT,
         env=os.environ | {"PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=900,
     )
+
+
+@pytest.mark.slow
+def test_single_grading_measures_through_its_overlapped_evaluator(tmp_path, tiny_profile, tiny_model_dir, mrpc_dir):
+    out = tmp_path / "good"
+    done = grade_in_a_child(SUBMISSIONS / "good", out)
     assert done.returncode == 0, done.stderr[-3000:]
     ev = Evidence.load(out / EVIDENCE_DIR)
     assert ev.evaluated_by.startswith("the grader's evaluator (process "), ev.evaluated_by
@@ -55,14 +60,7 @@ def test_a_run_that_ends_early_without_an_adapter_starts_no_evaluator(tmp_path, 
     folder.mkdir()
     (folder / "train.py").write_text("print('no training here')\n")
     out = tmp_path / "out"
-    done = subprocess.run(
-        [sys.executable, "-m", "grader.cli", str(folder), "--profile", "tiny", "--out", str(out)],
-        cwd=ROOT,
-        env=os.environ | {"PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = grade_in_a_child(folder, out)
     assert done.returncode == 1, done.stderr[-3000:]
     assert (out / EVIDENCE_DIR / "logs" / "stdout.txt").read_text() == "no training here\n"
     assert not (out / EVIDENCE_DIR / "logs" / "evaluator.log").exists(), "an evaluator was started for a run with nothing to evaluate"
