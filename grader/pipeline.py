@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.checks.judge import judge
-from grader.course import calibration, model_files
+from grader.course import calibration, course_fingerprints, model_files
 from grader.course.profiles import Profile
 from grader.errors import SandboxUnavailable
 from grader.evidence import collect
@@ -146,6 +146,7 @@ def run_and_measure(
                 source=src.to_dict() if src else None,
                 device=device.describe(),
                 not_copied=list(ws.not_copied),
+                course_base=course_fingerprints.load(model_dir).to_dict(),
             )
             request = execute.RunRequest(
                 profile,

@@ -37,6 +37,7 @@ class Evidence:
     not_copied: list[str] = field(default_factory=list)  # the grader's own output folders left out of the run
     cpu_compatibility: list[str] = field(default_factory=list)  # MindNLP CPU gaps the grader supplied (cpu_compat hook)
     evaluated_by: str | None = None  # the long-lived evaluator, or a fresh evaluation and why
+    course_base: dict | None = None  # the course model's own fingerprints (course_fingerprints.CourseModel)
 
     def summary(self) -> str:
         if self.entry_problem:
