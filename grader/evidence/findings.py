@@ -28,7 +28,7 @@ class Findings:
     def course(self) -> CourseModel | None:
         """The course model's own fingerprints, as recorded when the run was graded (None: an
         evidence record from before they were recorded)."""
-        stored = self.evidence.course_base
+        stored = self.evidence.course_base if self.evidence is not None else None
         return CourseModel.from_dict(stored) if stored else None
 
     @property
