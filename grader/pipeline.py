@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.checks.judge import judge
-from grader.course import calibration, model_files
+from grader.course import calibration, course_fingerprints, model_files
 from grader.course.profiles import Profile
 from grader.evidence import code_fingerprint, collect
 from grader.evidence.evaluator import Evaluator
@@ -144,6 +144,7 @@ def run_and_measure(
                 not_copied=list(ws.not_copied),
                 code=code_fingerprint.of_folder(ws.root) if ws.entry else None,
                 isolation=chosen.to_dict(),
+                course_base=course_fingerprints.load(model_dir).to_dict(),
             )
             request = execute.RunRequest(
                 profile,

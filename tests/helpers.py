@@ -153,3 +153,9 @@ def run_survivors(isolation: dict) -> list[int]:
             except OSError:
                 pass
     return survivors
+
+
+# Python that evaluates to the peak resident memory of the process running it, in kB. VmHWM belongs
+# to the process's own address space; getrusage's ru_maxrss keeps the high-water mark of the process
+# it was forked from as well (a pytest that had imported MindSpore), across exec.
+PEAK_KB = "int(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')))"

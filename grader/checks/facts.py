@@ -3,7 +3,7 @@ check of the probe's record against the saved adapter (shown to the student)."""
 
 from __future__ import annotations
 
-from grader.checks.provenance import find_match
+from grader.checks.provenance import find_match, loads
 from grader.checks.registry import INFERRED, INTAKE, MEASURED, OBSERVED, READ, RUN_RECORD
 from grader.evidence.findings import Findings
 from grader.evidence.record import Evidence
@@ -59,6 +59,10 @@ def facts(f: Findings) -> list[dict]:
             )
             for snapshot in model.saves:
                 add(f"{model.label()} saved with save_pretrained after {snapshot.train_forwards} training passes", OBSERVED)
+            for load in loads(record):
+                if load.model is model:
+                    whose = "written earlier by this run" if load.own else "not written by this run"
+                    add(f"weights loaded by {load.describe()}: {whose}", OBSERVED)
             if model.merged:
                 add(
                     f"{model.label()}: the adapter layers were merged into the base model and removed (merge_and_unload) "

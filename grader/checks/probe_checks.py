@@ -10,6 +10,7 @@ from __future__ import annotations
 from grader.checks.naming import difference_parts, listing, short
 from grader.checks.registry import OBSERVED, Judged, check, failed, not_run, passed
 from grader.course.calibration import Calibration
+from grader.course.course_fingerprints import CourseModel
 from grader.evidence import tensors
 from grader.evidence.findings import Findings
 from grader.evidence.probe_record import ModelRecord, ProbeRecord, is_adapter_tensor
@@ -52,12 +53,11 @@ def frozen_base(f: Findings, _: Calibration) -> Judged:
     problem = _no_record(record)
     if problem:
         return not_run(problem, expected)
-    moved, unfrozen, checked, sizes = [], [], 0, 0
+    moved, unfrozen, seen = [], [], {}
     later = [m for m in record.models if len(m.before_merge) > 1]
     for model in record.models:
         base = {n: p for n, p in model.created.params.items() if not p.trainable and not is_adapter_tensor(n)}
-        checked += len(base)
-        sizes += sum(p.size for p in base.values())
+        seen.update(base)  # a model built again on the same base (an adapter reloaded) holds the same tensors
         for snapshot in model.before_merge[1:]:
             for n, p in snapshot.params.items():
                 if n in base and p.fingerprint != base[n].fingerprint and n not in moved:
@@ -66,10 +66,15 @@ def frozen_base(f: Findings, _: Calibration) -> Judged:
                     unfrozen.append(n)
     if not later:
         return not_run("only the building of the model was observed: the run was killed before any later record", expected)
+    checked, sizes = len(seen), sum(p.size for p in seen.values())
     main = record.main_model()
     measured = {"base_tensors": checked, "changed": [short(n) for n in moved], "made_trainable": [short(n) for n in unfrozen]}
     if not moved and not unfrozen and not _anything_trained(record):
         return not_run("no parameter changed during the run, so there was no training to judge this by", expected, measured)
+    against = _against_course(record, f.course)
+    measured["course_model"] = against.measured
+    if against.differ:
+        return failed(against.message, expected, measured)
     if moved or unfrozen:
         both = [n for n in moved if n in unfrozen]
         groups = [
@@ -85,7 +90,45 @@ def frozen_base(f: Findings, _: Calibration) -> Judged:
     until = (
         f"until merge_and_unload folded the adapter into them ({main.before_merge[-1].t:.0f} s)" if main.merged else _ending(record, main)
     )
-    return passed(f"all {checked} base tensors ({sizes:,} parameters) identical from creation {until}", expected, measured)
+    message = f"all {checked} base tensors ({sizes:,} parameters) identical from creation {until}; {against.message}"
+    return passed(message, expected, measured)
+
+
+class _CourseComparison:
+    """The base tensors of the trained models at their creation against the course model's own."""
+
+    def __init__(self, differ: list[str], compared: int, message: str, measured: dict):
+        self.differ, self.compared, self.message, self.measured = differ, compared, message, measured
+
+
+def _against_course(record: ProbeRecord, course: CourseModel | None) -> _CourseComparison:
+    if course is None or course.problem or not course.tensors:
+        why = course.problem if course and course.problem else "the course model's fingerprints were not recorded with this grading"
+        return _CourseComparison([], 0, f"not compared with the course model ({why})", {"compared": 0, "problem": why})
+    differ, compared, absent = [], set(), set()
+    for model in [m for m in record.models if m.train_forwards] or record.models:
+        for name, param in model.created.params.items():
+            if param.trainable or is_adapter_tensor(name):
+                continue
+            theirs = course.fingerprint(name, param.shape, param.dtype)
+            if theirs is None:
+                absent.add(name)
+                continue
+            compared.add(name)
+            if param.fingerprint != theirs and name not in differ:
+                differ.append(name)
+    measured = {"compared": len(compared), "differ": [short(n) for n in differ], "not_in_course_model": len(absent)}
+    if differ:
+        message = (
+            f"{len(differ)} of {len(compared)} base tensors already differed from the course model's own when the PEFT model "
+            f"was built: {listing(differ)}. The base was changed before IA3 was attached (fine-tuned first, or loaded from other "
+            "weights); build the IA3 model on the course model as downloaded and train only through IA3"
+        )
+        return _CourseComparison(differ, len(compared), message, measured)
+    if not compared:
+        none = "no base tensor could be compared with the course model's (names, shapes or dtypes differ)"
+        return _CourseComparison([], 0, none, measured)
+    return _CourseComparison([], len(compared), f"{len(compared)} of them identical to the course model's own when it was built", measured)
 
 
 @check("trainable_set", "Trainable tensors are exactly the reference's", OBSERVED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.course.course_fingerprints import CourseModel
 from grader.evidence import adapter as adapter_io
 from grader.evidence import claims as claims_io
 from grader.evidence import probe_record
@@ -22,6 +23,13 @@ class Findings:
     stdout: str = ""
     stderr: str = ""
     claims: dict[str, claims_io.Claim] = field(default_factory=dict)  # the last claim of each metric
+
+    @property
+    def course(self) -> CourseModel | None:
+        """The course model's own fingerprints, as recorded when the run was graded (None: an
+        evidence record from before they were recorded)."""
+        stored = self.evidence.course_base if self.evidence is not None else None
+        return CourseModel.from_dict(stored) if stored else None
 
     @property
     def logs(self) -> str:

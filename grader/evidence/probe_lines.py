@@ -17,8 +17,11 @@ MAX_NAME = 300  # characters of a parameter, class or package name
 MAX_TEXT = 500  # characters of any other text (an error, a directory)
 MAX_DIMS, MAX_DIM = 8, 1 << 40
 CONFIG_ADAPTERS, CONFIG_KEYS, CONFIG_LIST = 4, 100, 64  # what of a PEFT config is kept
-EVENTS = ("start", "attached", "created", "snapshot", "loss", "rows", "end", "probe_error", "save", "merge")
-REASONS = ("created", "periodic", "save", "merge", "exit", "terminated")
+MAX_FILES = 16  # weights files named per load or save, as the probe sends them
+MAX_PATH = 4096
+EVENTS = ("start", "attached", "created", "snapshot", "loss", "end", "probe_error", "save", "merge", "saved", "rows")
+REASONS = ("created", "periodic", "save", "merge", "exit", "terminated", "load", "train_start")
+BASELINES = ("created", "load", "train_start")  # snapshots after which the probe measures change afresh
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,25 @@ class Param:
     @property
     def size(self) -> int:
         return size(self.shape)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """How far one tensor moved from the probe's last baseline: the largest |change| (None when
+    its shape changed) and how many elements differ."""
+
+    largest: float | None
+    elements: int
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """A weights file a load read or a save wrote: its path and sha256 as the probe read it
+    (None when it was too large to hash) and its size."""
+
+    path: str
+    sha256: str | None
+    size: int
 
 
 class Malformed(ValueError):
@@ -86,9 +108,7 @@ class Params:
     def table(self, rows) -> dict[str, Param]:
         if type(rows) is not list or len(rows) > MAX_PARAMETERS:
             raise Malformed(f"parameters is not a list of at most {MAX_PARAMETERS:,} rows")
-        self.rows += len(rows)
-        if self.rows > MAX_PARAMETER_ROWS:
-            raise Malformed(f"the record holds more than {MAX_PARAMETER_ROWS:,} parameter rows")
+        self.count(len(rows))
         table = {}
         for row in rows:
             if type(row) is not list or len(row) != 5:
@@ -100,6 +120,46 @@ class Params:
             key += (text(fingerprint, "a fingerprint", 64),)
             table[sys.intern(name)] = self.known.setdefault(key, Param(*key[1:]))
         return table
+
+    def count(self, rows: int) -> None:
+        """Parameter and moved rows together are held to MAX_PARAMETER_ROWS over the record."""
+        self.rows += rows
+        if self.rows > MAX_PARAMETER_ROWS:
+            raise Malformed(f"the record holds more than {MAX_PARAMETER_ROWS:,} parameter rows")
+
+
+def moved(value, params: Params) -> dict[str, Moved] | None:
+    """The probe's "moved" field: None (no baseline kept) or [[name, largest, elements], ...]."""
+    if value is None:
+        return None
+    if type(value) is not list or len(value) > MAX_PARAMETERS:
+        raise Malformed(f"moved is not a list of at most {MAX_PARAMETERS:,} rows")
+    params.count(len(value))
+    found = {}
+    for row in value:
+        if type(row) is not list or len(row) != 3:
+            raise Malformed("a moved row is not [name, largest change, elements changed]")
+        name, largest, elements = row
+        largest = None if largest is None else number(largest, "a largest change")
+        if largest is not None and largest < 0:
+            raise Malformed("a largest change is negative")
+        found[sys.intern(text(name, "a parameter name"))] = Moved(largest, whole(elements, "elements changed", 0, 1 << 62))
+    return found
+
+
+def files(value) -> list[WeightsFile]:
+    """[[path, sha256 or null, size], ...] as a load or a save names them."""
+    if type(value) is not list or len(value) > MAX_FILES:
+        raise Malformed(f"files is not a list of at most {MAX_FILES} files")
+    found = []
+    for row in value:
+        if type(row) is not list or len(row) != 3:
+            raise Malformed("a file is not [path, sha256, size]")
+        path, digest, length = row
+        if digest is not None and (type(digest) is not str or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest)):
+            raise Malformed("a file's sha256 is not 64 hexadecimal digits")
+        found.append(WeightsFile(text(path, "a file path", MAX_PATH), digest, whole(length, "a file size")))
+    return found
 
 
 def config(value) -> dict:

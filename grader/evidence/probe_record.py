@@ -17,7 +17,25 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.evidence.probe_lines import EVENTS, MAX_LINE_BYTES, REASONS, Malformed, Param, Params, clip, config, number, parse, text, whole
+from grader.evidence.probe_lines import (
+    BASELINES,
+    EVENTS,
+    MAX_LINE_BYTES,
+    REASONS,
+    Malformed,
+    Moved,
+    Param,
+    Params,
+    WeightsFile,
+    clip,
+    config,
+    files,
+    moved,
+    number,
+    parse,
+    text,
+    whole,
+)
 from grader.run.probe_channel import CHANNEL_FILE, UNKNOWN
 
 ADAPTER_MARKERS = ("ia3_", "lora_", "modules_to_save", "prompt_encoder", "lokr_", "loha_")
@@ -30,11 +48,23 @@ ROW_CHARS = 16
 
 @dataclass
 class Snapshot:
-    reason: str  # created | periodic | save | merge | exit | terminated
+    reason: str  # created | periodic | save | merge | exit | terminated | load | train_start
     t: float  # seconds since the student's interpreter started
     train_forwards: int
     params: dict[str, Param]
     directory: str | None = None  # for reason == "save"
+    moved: dict[str, Moved] | None = None  # from the last baseline (None: the probe kept none); created: {}
+    via: str | None = None  # for reason == "load": the function that loaded
+    files: list[WeightsFile] = field(default_factory=list)  # for reason == "load": what it read
+
+
+@dataclass(frozen=True)
+class Written:
+    """Weights files a save_pretrained of this run wrote, as the probe hashed them after the save."""
+
+    pid: int
+    unix_time: float | None  # when, on the clock every process of the run shares (None: unknown)
+    files: list[WeightsFile]
 
 
 @dataclass
@@ -88,6 +118,17 @@ class ModelRecord:
     def saves(self) -> list[Snapshot]:
         return [s for s in self.snapshots if s.reason == "save"]
 
+    def baseline_of(self, snapshot: Snapshot) -> Snapshot:
+        """The snapshot `snapshot.moved` is measured from: the last creation, load or start of
+        training before it (the probe takes a new copy of the adapter's tensors at each)."""
+        index = next(i for i, s in enumerate(self.snapshots) if s is snapshot)
+        return next(s for s in reversed(self.snapshots[:index]) if s.reason in BASELINES) if index else snapshot
+
+    def loads(self, before: Snapshot | None = None) -> list[Snapshot]:
+        """Loads of weights into this model that changed its adapter tensors (before `before`)."""
+        end = next((i for i, s in enumerate(self.snapshots) if s is before), len(self.snapshots))
+        return [s for s in self.snapshots[:end] if s.reason == "load" and s.moved]
+
     def changed_since_creation(self, snapshot: Snapshot | None = None) -> list[str]:
         """Tensors whose bytes differ between the model's creation and `snapshot` (default: its
         last snapshot before any merge), by name."""
@@ -116,6 +157,12 @@ class ProbeRecord:
     inconsistencies: list[str] = field(default_factory=list)  # what the probe cannot have written: distrusted
     more_problems: int = 0  # noted beyond the MAX_MESSAGES kept
     more_inconsistencies: int = 0
+    starts: dict[int, float] = field(default_factory=dict)  # pid -> the Unix time its probe started
+    written: list[Written] = field(default_factory=list)  # weights files the run's saves wrote
+
+    def unix_time(self, pid: int, t: float) -> float | None:
+        """A record's time on the clock all processes share, from its process's start."""
+        return self.starts[pid] + t if pid in self.starts else None
 
     def note(self, problem: str) -> None:
         if len(self.problems) < MAX_MESSAGES:
@@ -233,6 +280,12 @@ def _why(exc: Exception) -> str:
 def _apply(event: dict, kind: str, t: float, pid: int, record: ProbeRecord, models: dict, params: Params, where: str) -> None:
     if kind == "start":
         record.started = True
+        if pid not in record.starts:
+            record.starts[pid] = number(event.get("unix_time", 0.0), "unix_time")
+    elif kind == "saved":
+        if len(record.written) >= MAX_MODELS * MAX_MESSAGES:
+            raise Malformed(f"more than {MAX_MODELS * MAX_MESSAGES} saves")
+        record.written.append(Written(pid, record.unix_time(pid, t), files(event.get("files"))))
     elif kind == "attached":
         if len(record.attached) < MAX_MESSAGES:
             record.attached.append(text(event.get("package", "?"), "package"))
@@ -251,7 +304,7 @@ def _apply(event: dict, kind: str, t: float, pid: int, record: ProbeRecord, mode
             if len(models) >= MAX_MODELS:
                 raise Malformed(f"more than {MAX_MODELS} models built")
             model = ModelRecord(pid, key[1], text(event.get("class", "?"), "class"), config(event.get("config", {})))
-            model.snapshots.append(Snapshot("created", t, 0, params.table(event["parameters"])))
+            model.snapshots.append(Snapshot("created", t, 0, params.table(event["parameters"]), moved={}))
             models[key] = model
         elif key not in models:
             record.distrust(f"{where} is a {kind} of model {key[1]}, which was never built")
@@ -259,13 +312,16 @@ def _apply(event: dict, kind: str, t: float, pid: int, record: ProbeRecord, mode
             reason = event.get("reason")
             if reason not in REASONS:
                 raise Malformed(f"reason {clip(reason, 40)} is not one the probe writes")
-            directory = event.get("directory")
+            directory, via = event.get("directory"), event.get("via")
             snapshot = Snapshot(
                 reason,
                 t,
                 whole(event.get("train_forwards", 0), "train_forwards"),
                 params.table(event["parameters"]),
                 None if directory is None else text(directory, "directory", 4096),
+                moved(event.get("moved"), params),
+                None if via is None else text(via, "via", 64),
+                files(event.get("files", [])),
             )
             models[key].snapshots.append(snapshot)
         elif kind == "loss":

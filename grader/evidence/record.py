@@ -40,6 +40,7 @@ class Evidence:
     code: dict | None = None  # normalised fingerprint of the code as handed in (evidence/code_fingerprint.py)
     training_rows: dict | None = None  # training rows observed against the splits (evidence/training_rows.py)
     isolation: dict | None = None  # the run's isolation mode and why (run/isolation.py), even when nothing ran
+    course_base: dict | None = None  # the course model's own fingerprints (course_fingerprints.CourseModel)
 
     def summary(self) -> str:
         if self.entry_problem:

