@@ -17,7 +17,7 @@ from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade, SandboxUnavailable
 from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import LOGS_DIR
-from grader.intake import submitted
+from grader.intake import sources, submitted
 from grader.intake.handed_in import RESULTS_FOLDER
 from grader.intake.sources import REMOTE_PREFIXES
 from grader.outputs import files, summary
@@ -83,6 +83,7 @@ def _when(args) -> str | None:
 
 
 def _grade(args) -> int:
+    sources.require_present(args.submission, args.ref, args.before)
     out_console = terminal.console()
     choice = selfcheck.choose(args.profile, args.model_dir, args.device)
     profile = choice.profile

@@ -23,7 +23,8 @@ EXIT_CODES = """exit status:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that names the close match of a mistyped option before parsing."""
+    """argparse that names the close match of a mistyped option before parsing, and takes no
+    abbreviations (a typo such as `--dat` is never taken for --data)."""
 
     def parse_known_args(self, args=None, namespace=None):
         args = list(sys.argv[1:] if args is None else args)
@@ -37,7 +38,7 @@ class Parser(argparse.ArgumentParser):
                     break
                 continue
             option = token.split("=", 1)[0]
-            if option in known or (option.startswith("--") and any(k.startswith(option) for k in known)):
+            if option in known:  # whole names only: `--dat` is a typo of --data, never an abbreviation of it
                 continue
             hint = difflib.get_close_matches(option, [k for k in known if k.startswith("--")], n=1, cutoff=0.6)
             self.error(f"unknown option {option}" + (f"; did you mean {hint[0]}?" if hint else f" (see {self.prog} --help)"))
@@ -106,6 +107,7 @@ def build_parser() -> Parser:
         description="Grade IA3 fine-tuning homework (MindSpore + MindNLP, RoBERTa on GLUE-MRPC).",
         epilog=f"`grade COMMAND --help` lists a command's options.\n\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     top.add_argument("--version", action="version", version=f"grade {__version__}")
     commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
@@ -119,6 +121,7 @@ def build_parser() -> Parser:
             description=text,
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
 
     run = command(
@@ -210,7 +213,12 @@ def _autograder_options(parent: argparse.ArgumentParser) -> None:
 
     def target(name: str, description: str) -> argparse.ArgumentParser:
         sub = targets.add_parser(
-            name, prog=f"grade autograder {name}", help=description, description=textwrap.fill(description, 100), epilog=EXIT_CODES
+            name,
+            prog=f"grade autograder {name}",
+            help=description,
+            description=textwrap.fill(description, 100),
+            epilog=EXIT_CODES,
+            allow_abbrev=False,
         )
         sub.formatter_class = argparse.RawDescriptionHelpFormatter
         sub.add_argument("--out", metavar="DIR", required=True, help="folder to write into")

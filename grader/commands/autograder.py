@@ -73,7 +73,7 @@ def installable(grader_spec: str | None, wheel: Path | None, folder: Path, shown
 def _cpu_profile(name: str, where: str, instead: str) -> profiles.Profile:
     profile = profiles.load(name)
     if profile.device.lower() != "cpu":
-        raise CannotGrade(f"profile {name!r} trains on {profile.device}, which {where} does not have (CPU only). {instead}")
+        raise CannotGrade(f"profile {name!r} trains on {profile.device}, and {where} only a CPU. {instead}")
     return profile
 
 

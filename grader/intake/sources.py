@@ -56,15 +56,21 @@ def is_git(given: str, ref: str | None, before: str | None) -> bool:
     return path.is_dir() and os.path.lexists(path / ".git") and bool(ref or before)
 
 
+def require_present(given: str, ref: str | None = None, before: str | None = None) -> None:
+    """A local submission that is not there is a typo to report at once, before anything else
+    is printed or prepared."""
+    if not is_git(given, ref, before) and not Path(given).expanduser().exists():
+        raise CannotGrade(f"submission {given} does not exist")
+
+
 def fetch(given: str, dest: Path, ref: str | None = None, before: str | None = None) -> Source:
     """Make `given` available under `dest` (or in place, for local files and folders)."""
     if is_git(given, ref, before):
         return _git(given, dest, ref, before)
     if ref or before:
         raise CannotGrade(f"--ref and --before apply to git repositories; {given} is not one")
+    require_present(given)
     path = Path(given).expanduser()
-    if not path.exists():
-        raise CannotGrade(f"submission {given} does not exist")
     if path.is_dir():
         _refuse_links_out(path)
         return Source("folder", given, str(path))

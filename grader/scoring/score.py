@@ -223,7 +223,8 @@ def late_penalty(policy: LatePolicy | None, submitted_at: str | None, source: st
     if policy is None:
         return Late(submitted_at, source, message="no late policy")
     if submitted_at is None:
-        return Late(None, source, message=f"submission time unknown: no late penalty applied ({source})")
+        why = source.removeprefix("unknown (").removesuffix(")") if source.startswith("unknown (") else source
+        return Late(None, source, message=f"submission time unknown: no late penalty applied ({why})")
     moment = datetime.fromisoformat(submitted_at)
     over = moment - (policy.deadline + timedelta(minutes=policy.grace_minutes))
     used = f"time used: {submitted_at}, {source}"

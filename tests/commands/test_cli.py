@@ -8,6 +8,7 @@ import io
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def test_version_names_the_package_version(capsys):
         (["--profle", "tiny", "X"], "unknown option --profle; did you mean --profile?"),
         (["batch", "roster.csv", "--outt", "class"], "unknown option --outt; did you mean --out?"),
         (["rescore", "folder", "--rubirc", "r.yaml"], "did you mean --rubric?"),
+        (["X", "--dat", "mrpc"], "unknown option --dat; did you mean --data?"),  # never an abbreviation of --data
+        (["batch", "roster.csv", "--ou", "class"], "unknown option --ou; did you mean --out?"),
+        (["autograder", "github", "--ou", "x"], "unknown option --ou; did you mean --out?"),
     ],
 )
 def test_a_mistyped_command_or_option_gets_the_closest_one_and_status_2(argv, suggestion, capsys):
@@ -57,6 +61,24 @@ def test_an_existing_folder_named_like_a_command_is_a_submission(tmp_path, monke
     assert cli.main(["bacth", "--profile", "nope"]) == 2  # taken as a submission: the profile is what fails
     err = capsys.readouterr().err
     assert "unknown profile 'nope'" in err and "did you mean `grade" not in err
+
+
+def test_a_submission_that_is_not_there_is_reported_before_any_banner(unconfigured, tmp_path, capsys):
+    assert cli.main([str(tmp_path / "my_submisson")]) == 2
+    captured = capsys.readouterr()
+    assert f"submission {tmp_path / 'my_submisson'} does not exist" in captured.err
+    assert "self-check" not in captured.out + captured.err and not (tmp_path / "grade-results").exists()
+
+
+def test_the_late_message_names_a_missing_time_once():
+    from grader.intake import submitted
+    from grader.scoring.rubric import LatePolicy
+    from grader.scoring.score import late_penalty
+
+    _, source = submitted.determine(ROOT / "submissions" / "good", None)
+    policy = LatePolicy(deadline=datetime.fromisoformat("2026-01-01T00:00:00+00:00"), penalty_per_day_percent=10)
+    message = late_penalty(policy, None, source).message
+    assert message.startswith("submission time unknown: no late penalty applied (") and "unknown (" not in message, message
 
 
 def test_default_out_lies_outside_the_submission_folder(tmp_path, monkeypatch):
