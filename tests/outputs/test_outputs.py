@@ -86,7 +86,7 @@ CLASSROOM = {  # what the autograding grading reporter reads from <RUNNER>_RESUL
 }
 DEADLINE = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
 TEST_ACCURACY, TEST_F1 = 0.71739, 0.80417  # a held-out result a later grader stage would add
-HIDDEN_TEXT = ("Held-out test", "vectors moved", "IA3 vectors were trained")
+HIDDEN_TEXT = ("Held-out test", "vectors changed by training in this run", "IA3 vectors were trained")
 
 
 def hidden_shown(text: str) -> list[str]:
