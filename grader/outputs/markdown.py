@@ -57,7 +57,7 @@ def render(scored: ScoredResult) -> str:
     withheld = scored.withheld()
     r = scored.result
     verdict = self_check.headline(scored)
-    mark = "ℹ️" if self_check.is_self_check(scored) else "✅" if scored.passed else "❌"
+    mark = ("ℹ️" if self_check.is_self_check(scored) else "✅") if scored.passed else "❌"  # a self-check's pass is never a grade's green
     note = self_check.note(scored)
     lines = [
         f"## {mark} {verdict}: {scored.score:g} of {scored.max_score:g} points",

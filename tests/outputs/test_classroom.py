@@ -137,7 +137,7 @@ def test_job_summary_lists_failures_first_and_escapes_the_students_text(graded, 
     )
     scored = scoring.score(result, rubric.load())
     text = markdown.render(scored)
-    assert text.startswith("## ❌ Failed: 0 of 75 points")
+    assert text.startswith("## ❌ Self-check failed: 0 of 75 points")
     rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
     assert all(line.count(" | ") == 3 for line in rows), "a cell broke the table"
     assert "<img" not in text and "&lt;img" in text and "\n## heading" not in text and "\\#\\# heading" in text
