@@ -80,7 +80,8 @@ def hbars(rows: list[tuple], maximum: float, title: str, label_width: int | None
         y = top + i * row_h
         threshold, baseline = (list(marks) + [None, None])[:2]
         parts.append(
-            f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="{LABEL_FONT_PX}" fill="{INK}">{escape(short(label))}</text>'
+            f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="{LABEL_FONT_PX}" fill="{INK}">'
+            f"{escape(short(label))}</text>"
         )
         parts.append(
             f'<rect x="{label_width}" y="{y + 5}" width="{scale(value) - label_width:.1f}" height="{row_h - 10}" fill="{colour}"/>'
