@@ -131,9 +131,9 @@ def banner(scored: ScoredResult) -> str:
     never on a self-check, which is no course grade (a neutral colour when it passed)."""
     if not scored.passed:
         return "failed"
-    if self_check.is_self_check(scored):
-        return "selfcheck"
-    return "warn" if any(lost_points(c) for c in scored.criteria) else "passed"
+    if any(lost_points(c) for c in scored.criteria):
+        return "warn"
+    return "selfcheck" if self_check.is_self_check(scored) else "passed"
 
 
 def constant_answer(scored: ScoredResult, metric: str) -> bool:
@@ -150,7 +150,7 @@ def info_status(c: CriterionScore, scored: ScoredResult) -> str:
     """An informational criterion's status in words. A metric that reached its threshold with a
     constant answer says that, never `passed`: a collapsed model has learnt nothing."""
     if c.check in METRICS and c.status == PASSED and constant_answer(scored, c.check):
-        return "info: no better than a constant answer"
+        return "info: constant answer"
     return f"info: {c.status.replace('_', ' ')}"
 
 
