@@ -170,12 +170,29 @@ def _batch(args) -> int:
 
 
 def _rescore(args) -> int:
+    """Each folder re-scored in turn: a file among them (a shell's `class/*` lists the class's own
+    gradebook.csv) is skipped with a note, a folder the batch could not grade is named as such,
+    and one that cannot be re-scored is reported without stopping the others (exit 2 at the end)."""
     if args.out and len(args.folders) > 1:
         raise CannotGrade("--out takes one folder; without it each folder's outputs are rewritten in place")
     rubric = rubric_io.load(args.rubric)
+    folders, notes = files.result_folders([Path(f) for f in args.folders])
+    for note in notes:
+        print(log_line(note), file=sys.stderr)
+    if not folders:
+        raise CannotGrade("no folder to re-score among " + ", ".join(map(str, args.folders)))
     worst = 0
-    for folder in args.folders:
-        scored = rescore.rescore(Path(folder), rubric, Path(args.out) if args.out else None, args.profile, _when(args))
+    for folder in folders:
+        not_graded = files.read_error(folder)
+        if not_graded is not None:
+            print(log_line(f"skipped {folder}: the batch could not grade it ({not_graded})"), file=sys.stderr)
+            continue
+        try:
+            scored = rescore.rescore(folder, rubric, Path(args.out) if args.out else None, args.profile, _when(args))
+        except CannotGrade as exc:
+            _complain(f"grade: cannot re-score {folder}: ", str(exc))
+            worst = 2
+            continue
         terminal.result(terminal.console(), scored, str(args.out or folder), args.instructor)
         print()
         worst = max(worst, 0 if scored.passed else 1)
@@ -183,9 +200,12 @@ def _rescore(args) -> int:
 
 
 def _summary(args) -> int:
-    path, rows = summary.write([Path(f) for f in args.folders], Path(args.out))
+    folders, notes = files.result_folders([Path(f) for f in args.folders], Path(args.out))
+    path, rows = summary.write(folders, Path(args.out))
     for row in rows:
         print(log_line(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else "")))
+    for note in notes:
+        print(log_line(note))
     print(f"\n{len(rows)} submissions  ->  {path}, {Path(args.out) / files.GRADEBOOK}")
     return 0
 

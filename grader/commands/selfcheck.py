@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from grader.course import profiles
 from grader.course.profiles import Profile
 from grader.errors import CannotGrade
+from grader.outputs import self_check
 from grader.run import devices
 
 COURSE_PROFILE = "roberta-large"
@@ -51,10 +52,8 @@ def tiny_banner(course: Profile) -> str:
         f"The course model ({course.name}) is not on this machine, so this is a self-check on the "
         f"`{SELF_CHECK_PROFILE}` profile: a 2-layer RoBERTa with random weights, on the CPU, with "
         "128 training pairs.\n"
-        "It shows: whether your code runs offline under the grader, builds IA3 with the right modules, "
-        "trains exactly the IA3 vectors and the classifier head, keeps the base frozen and saves the adapter.\n"
-        "It does not show: whether your accuracy and F1 reach the course's thresholds (random weights "
-        "cannot learn MRPC: those checks are informational here), nor your time on the real model.\n"
+        f"It shows: {self_check.SHOWS}.\n"
+        f"It does not show: {self_check.DOES_NOT_SHOW}.\n"
         f"Full check: grade SUBMISSION --profile {course.name} with {where} (on a machine with its {course.device} device, "
         "or add --device cpu)."
     )

@@ -51,10 +51,27 @@ def _svg(width: int, height: int, body: str, title: str) -> Markup:
     )
 
 
-def hbars(rows: list[tuple], maximum: float, title: str, label_width: int = 170, value_format: str = "{:.4f}") -> Markup:
+LABEL_FONT_PX = 12
+LABEL_CHAR_PX = 7.6  # a generous average advance of a 12 px sans-serif character, wide letters and digits included
+LABEL_CHARS = 48  # a longer label (a roster's long name) is cut with an ellipsis; its row in the table has it whole
+
+
+def short(label: str) -> str:
+    label = str(label)
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+
+
+def label_width_for(labels: list[str], least: int = 170) -> int:
+    """Room for the longest label left of the bars, so that no label runs off the chart's left edge."""
+    return max([least] + [int(len(short(label)) * LABEL_CHAR_PX) + 12 for label in labels])
+
+
+def hbars(rows: list[tuple], maximum: float, title: str, label_width: int | None = None, value_format: str = "{:.4f}") -> Markup:
     """Horizontal bars on 0..maximum. Each row is (label, value, colour[, threshold[, baseline]]):
-    a threshold is drawn as a dark tick across its bar, a baseline as a dashed purple one."""
-    width, row_h, top = 640, 26, 6
+    a threshold is drawn as a dark tick across its bar, a baseline as a dashed purple one. The
+    label column is as wide as the longest label needs; the chart grows wider with it."""
+    label_width = label_width or label_width_for([row[0] for row in rows])
+    width, row_h, top = label_width + 470, 26, 6
     plot = width - label_width - 70
     height = top + row_h * len(rows) + 6
     scale = (lambda v: label_width + plot * max(0.0, min(v, maximum)) / maximum) if maximum > 0 else (lambda v: label_width)
@@ -62,7 +79,10 @@ def hbars(rows: list[tuple], maximum: float, title: str, label_width: int = 170,
     for i, (label, value, colour, *marks) in enumerate(rows):
         y = top + i * row_h
         threshold, baseline = (list(marks) + [None, None])[:2]
-        parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="12" fill="{INK}">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end" font-size="{LABEL_FONT_PX}" fill="{INK}">'
+            f"{escape(short(label))}</text>"
+        )
         parts.append(
             f'<rect x="{label_width}" y="{y + 5}" width="{scale(value) - label_width:.1f}" height="{row_h - 10}" fill="{colour}"/>'
         )

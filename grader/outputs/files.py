@@ -72,3 +72,19 @@ def read_error(out_dir: Path) -> str | None:
     if not path.is_file():
         return None
     return (path.read_text(errors="replace").strip().splitlines() or [""])[0]
+
+
+def result_folders(paths: list[Path], out_dir: Path | None = None) -> tuple[list[Path], list[str]]:
+    """The given paths that can be a graded submission's folder, and a note for each left out:
+    a file (a shell's `class/*` lists the class's own gradebook.csv, summary.html,
+    gradebook.sqlite and grader.log beside the students' folders) or `out_dir` itself."""
+    folders, notes = [], []
+    own = Path(out_dir).resolve() if out_dir is not None else None
+    for path in map(Path, paths):
+        if path.exists() and not path.is_dir():
+            notes.append(f"skipped {path}: a file, not a graded folder")
+        elif own is not None and path.resolve() == own:
+            notes.append(f"skipped {path}: the summary's own output folder, not a graded folder")
+        else:
+            folders.append(path)
+    return folders, notes

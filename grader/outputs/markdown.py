@@ -9,7 +9,8 @@ import html
 import re
 
 from grader.checks.judgement import PASSED
-from grader.outputs.report import adapters_found
+from grader.outputs import causes, self_check
+from grader.outputs.report import adapters_found, info_status
 from grader.outputs.wording import one_line, plain, reason
 from grader.scoring.score import CriterionScore, ScoredResult
 
@@ -24,28 +25,49 @@ def escape(text: object) -> str:
     return PUNCTUATION.sub(r"\\\1", html.escape(one_line(plain(text), CELL_LIMIT), quote=False))
 
 
-def _row(c: CriterionScore) -> str:
+def _kind(c: CriterionScore) -> str:
+    return "informational" if c.informational else "required" if c.required else "optional"
+
+
+def _row(c: CriterionScore, scored: ScoredResult) -> str:
     mark = "ℹ️" if c.informational else MARKS.get(c.status, "")
+    status = info_status(c, scored) if c.informational else c.status
     detail = reason(c)
     if c.partial:
         detail += f"; {c.partial}"
-    kind = "informational" if c.informational else "required" if c.required else "optional"
-    return f"| {mark} {escape(c.status)} | {c.score:g}/{c.max_score:g} | {escape(c.name)} ({kind}) | {escape(detail)} |"
+    return f"| {mark} {escape(status)} | {c.score:g}/{c.max_score:g} | {escape(c.name)} ({_kind(c)}) | {escape(detail)} |"
+
+
+def _following(cause: causes.Cause) -> str:
+    """One row for every criterion that follows from a root cause: their names and points, once."""
+    names = "; ".join(f"{c.name} ({_kind(c)})" for c in cause.following)
+    score, max_score = sum(c.score for c in cause.following), sum(c.max_score for c in cause.following)
+    return f"| ↳ follows | {score:g}/{max_score:g} | {escape(names)} | follows from: {escape(cause.label)} |"
 
 
 def render(scored: ScoredResult) -> str:
     shown = [c for c in scored.criteria + scored.unscored if scored.released(c)]
     shown.sort(key=lambda c: (c.informational or c.status == PASSED, not c.required))
+    alone, found = causes.group(shown, scored)
+    rows = []
+    for c in alone:
+        rows.append(_row(c, scored))
+        if c.check in found:
+            rows.append(_following(found[c.check]))
     withheld = scored.withheld()
     r = scored.result
+    verdict = self_check.headline(scored)
+    mark = ("ℹ️" if self_check.is_self_check(scored) else "✅") if scored.passed else "❌"  # a self-check's pass is never a grade's green
+    note = self_check.note(scored)
     lines = [
-        f"## {'✅ Passed' if scored.passed else '❌ Failed'}: {scored.score:g} of {scored.max_score:g} points",
+        f"## {mark} {verdict}: {scored.score:g} of {scored.max_score:g} points",
         "",
+        *([f"**{escape(note)}**", ""] if note else []),
         f"Profile `{escape(r.profile)}`, rubric {escape(scored.rubric.name)}.",
         "",
         "| status | points | criterion | details |",
         "|---|---|---|---|",
-        *(_row(c) for c in shown),
+        *rows,
     ]
     if withheld:
         lines.append(

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from grader.checks.judgement import PASSED
 from grader.course.calibration import METRICS
 from grader.evidence.adapter import CHOICE_RULE
-from grader.outputs import charts
+from grader.outputs import charts, self_check
 from grader.outputs.wording import breakable, label, lost_points, outcome, plain, show
 from grader.paths import TEMPLATES_DIR
 from grader.run.isolation import CONTAINER, NONE
@@ -127,10 +127,31 @@ def ordered(criteria: list[CriterionScore]) -> tuple[list[CriterionScore], list[
 
 
 def banner(scored: ScoredResult) -> str:
-    """The verdict banner's colour is the worst outcome: green only when nothing cost points."""
+    """The verdict banner's colour is the worst outcome: green only when nothing cost points, and
+    never on a self-check, which is no course grade (a neutral colour when it passed)."""
     if not scored.passed:
         return "failed"
-    return "warn" if any(lost_points(c) for c in scored.criteria) else "passed"
+    if any(lost_points(c) for c in scored.criteria):
+        return "warn"
+    return "selfcheck" if self_check.is_self_check(scored) else "passed"
+
+
+def constant_answer(scored: ScoredResult, metric: str) -> bool:
+    """The grader measured the adapter answering one class for every validation pair, or scoring
+    no better than that split's majority-class baseline on `metric`."""
+    measurements = scored.result.measurements
+    if measurements.get("validation_positive_rate") in (0.0, 1.0):
+        return True
+    value, baseline = measurements.get(f"validation_{metric}"), split_baseline(scored, "validation", metric)
+    return value is not None and baseline is not None and value <= baseline + 1e-9
+
+
+def info_status(c: CriterionScore, scored: ScoredResult) -> str:
+    """An informational criterion's status in words. A metric that reached its threshold with a
+    constant answer says that, never `passed`: a collapsed model has learnt nothing."""
+    if c.check in METRICS and c.status == PASSED and constant_answer(scored, c.check):
+        return "info: constant answer"
+    return f"info: {c.status.replace('_', ' ')}"
 
 
 def _loss_chart(curve):
@@ -172,6 +193,9 @@ def view(scored: ScoredResult, audience: str, class_notes: list[str] | None = No
         "criteria": shown,
         "informational": informational,
         "banner": banner(scored),
+        "headline": self_check.headline(scored),
+        "self_check": self_check.note(scored),
+        "info_status": lambda c: info_status(c, scored),
         "unsafe": isolation_note(scored),
         "isolation_mode": scored.result.environment.get("isolation_mode"),
         "metric_legend": charts.metric_legend() if metric_rows else None,

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks.judgement import ERROR, PASSED
+from grader.checks.judgement import ERROR, FAILED, PASSED
 from grader.evidence import adapter as adapter_io
 from grader.evidence import code_fingerprint
 from grader.evidence.record import ADAPTER_DIR
@@ -83,15 +83,27 @@ def _criteria(rows: list[Row]) -> list[str]:
 
 
 def _pass_rates(rows: list[Row], names: list[str]) -> list[dict]:
-    """Per criterion; one the profile marks informational (0 points) is shown as that, in grey,
-    never as the class failing a criterion that counts."""
+    """Per criterion, among the students it was judged for (passed or failed); a criterion that
+    was not run, or could not be judged, for a student is counted apart, never as judged. One the
+    profile marks informational (0 points) is shown as that, in grey, never as the class failing
+    a criterion that counts."""
     rates = []
     for name in names:
-        judged = [c for r in rows if r.scored for c in r.scored.criteria if c.check == name and not c.absent]
-        if judged:
-            passed = sum(c.status == PASSED for c in judged)
-            rate = {"check": name, "passed": passed, "judged": len(judged), "rate": passed / len(judged)}
-            rates.append(rate | {"informational": all(c.informational for c in judged)})
+        found = [c for r in rows if r.scored for c in r.scored.criteria if c.check == name and not c.absent]
+        if not found:
+            continue
+        judged = [c for c in found if c.status in (PASSED, FAILED)]
+        passed = sum(c.status == PASSED for c in judged)
+        rates.append(
+            {
+                "check": name,
+                "passed": passed,
+                "judged": len(judged),
+                "not_judged": len(found) - len(judged),
+                "rate": passed / len(judged) if judged else None,
+                "informational": all(c.informational for c in found),
+            }
+        )
     return rates
 
 
@@ -214,12 +226,16 @@ def view(rows: list[Row], out_dir: Path) -> dict:
         "identical": identical_adapters(rows),
         "similar_code": similar_code(rows),
         "rate_chart": charts.hbars(
-            [(r["check"] + (" (informational)" if r["informational"] else ""), r["rate"], _rate_colour(r)) for r in rates],
+            [
+                (r["check"] + (" (informational)" if r["informational"] else ""), r["rate"], _rate_colour(r))
+                for r in rates
+                if r["rate"] is not None
+            ],
             1.0,
             "Pass rate per criterion",
             value_format="{:.0%}",
         )
-        if rates
+        if any(r["rate"] is not None for r in rates)
         else None,
         "ERROR": ERROR,
         "PASSED": PASSED,

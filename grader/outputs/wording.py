@@ -83,11 +83,10 @@ def one_line(text, limit: int) -> str:
 
 
 def reason(c: CriterionScore) -> str:
-    """The message, then the expected and measured values when the check has them."""
-    text = c.message
-    if c.expected is not None or c.measured is not None:
-        text += f" (expected {c.expected}, measured {c.measured})"
-    return text
+    """The message, then the expected and measured values that the check has, each as one
+    readable line (show()): a value it lacks is left out, never written as `None`."""
+    values = [f"{what} {show(value)}" for what, value in (("expected", c.expected), ("measured", c.measured)) if show(value)]
+    return c.message + (f" ({', '.join(values)})" if values else "")
 
 
 def lost_points(c: CriterionScore) -> bool:

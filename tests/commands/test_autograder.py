@@ -213,7 +213,7 @@ def test_the_classroom_grading_step_runs_locally_and_the_reporter_reads_the_scor
     scored = json.loads((runner_temp / "grade-results" / "scored.json").read_text())
     assert reading.points == (scored["score"], 75) and reading.table_total == scored["score"] and scored["score"] < 75
     assert reading.failed == "Some tests failed." and any("exited with status 1" in line for line in reading.log)
-    assert summary.read_text().startswith(f"## ❌ Failed: {scored['score']:g} of 75 points")
+    assert summary.read_text().startswith(f"## ❌ Self-check failed: {scored['score']:g} of 75 points")
     assert (runner_temp / "grade-results" / "report.html").is_file()
 
 

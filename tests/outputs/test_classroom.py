@@ -137,11 +137,11 @@ def test_job_summary_lists_failures_first_and_escapes_the_students_text(graded, 
     )
     scored = scoring.score(result, rubric.load())
     text = markdown.render(scored)
-    assert text.startswith("## ❌ Failed: 0 of 75 points")
+    assert text.startswith("## ❌ Self-check failed: 0 of 75 points")
     rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
     assert all(line.count(" | ") == 3 for line in rows), "a cell broke the table"
     assert "<img" not in text and "&lt;img" in text and "\n## heading" not in text and "\\#\\# heading" in text
     assert "a\\|b" in text and "\\[click\\](http" in text  # escaped: GitHub shows the brackets, no link
-    first_passed = next(i for i, line in enumerate(rows) if "✅" in line or "ℹ️" in line)
-    assert all("❌" in line or "➖" in line for line in rows[:first_passed])
+    first_passed = next((i for i, line in enumerate(rows) if "✅" in line or "ℹ️" in line or "| withheld |" in line), len(rows))
+    assert first_passed and all("❌" in line or "➖" in line or "↳ follows" in line for line in rows[:first_passed])
     assert not any(c.name in text for c in scored.criteria if not scored.released(c))

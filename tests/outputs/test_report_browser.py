@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.outputs import files, store, summary
+from grader.outputs import files, self_check, store, summary
 from tests.outputs.browser import Chromium, executable
 from tests.outputs.test_report_content import failing
 
@@ -86,7 +86,7 @@ def test_student_report_reads_verdict_first_then_checks(browser, graded, name, s
     keep(screenshots, f"report-{name}.png", page.screenshot)
     clean(page)
     text = page.text
-    verdict = f"{'Passed' if scored.passed else 'Failed'} — {scored.score:g} / {scored.max_score:g} points"
+    verdict = f"{self_check.headline(scored)} — {scored.score:g} / {scored.max_score:g} points"
     assert verdict in text and text.index(verdict) < text.index("Criteria")
     for c in scored.criteria:
         if scored.released(c):
