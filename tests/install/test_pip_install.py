@@ -69,6 +69,7 @@ def test_the_readme_install_line_gives_a_grade_that_works_from_any_folder(tmp_pa
     home = tmp_path / "my-home"
     shutil.copytree(os.path.join(site_dir, "grader", "_home"), home)
     shutil.copy2(home / "reference" / "profiles" / "tiny.toml", home / "reference" / "profiles" / "course-tiny.toml")
+    (elsewhere / "x").mkdir()
     unknown = run([grade, "x", "--profile", "nope"], elsewhere, {**env, "GRADER_HOME": str(home)})
     assert unknown.returncode == 2 and "(available: course-tiny, roberta-large, tiny)" in unknown.stderr
 
