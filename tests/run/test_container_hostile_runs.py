@@ -3,7 +3,8 @@ container grades it when bubblewrap is refused: no sandbox, the limits, and the 
 its own. The effects are checked from the host as in test_hostile_runs.py, for what container
 isolation promises (docs/threat-model-container.part.md): what the grader keeps is unchanged,
 nothing root's only reaches the run's files, no process of the run's uid survives, the budget
-holds. The network is not isolated in this mode: that case is left to the sandbox's test."""
+holds. The network and the machine's world-writable folders are not isolated in this mode: those
+cases are left to the sandbox's test."""
 
 from __future__ import annotations
 
