@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from grader.outputs import self_check
 from grader.outputs.wording import log_line, outcome
 from grader.scoring.score import CriterionScore, ScoredResult
 
@@ -81,7 +82,10 @@ def result(out: Console, scored: ScoredResult, where: str, instructor: bool = Fa
         else:
             out.print(f"{len(scored.warnings)} rubric warnings: see report-instructor.html, or run with --instructor", markup=False)
     verdict = f"{scored.verdict.upper()}: {scored.score:g}/{scored.max_score:g}"
+    colour = "green" if scored.passed else "red"
+    if self_check.is_self_check(scored):  # as the report says it: never read as a course grade
+        verdict, colour = f"SELF-CHECK {verdict} (not a course grade)", "blue" if scored.passed else "red"
     if out.is_terminal:
-        out.print(f"\n[bold {'green' if scored.passed else 'red'}]{verdict}[/]  ->  {escape(where)}")
+        out.print(f"\n[bold {colour}]{verdict}[/]  ->  {escape(where)}")
     else:
         out.print(f"\n{verdict}  ->  {where}", markup=False)

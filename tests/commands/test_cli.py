@@ -180,6 +180,7 @@ def test_the_terminal_never_shows_withheld_criteria_unless_instructor(graded, tm
     for c in hidden:
         assert c["name"] not in student and c["message"] not in student
     assert f"[withheld] {len(hidden)} criteria" in student
+    assert "\nSELF-CHECK PASSED: 75/75 (not a course grade)  ->  " in student  # tiny: random weights, as the report says
     collapse = next(line for line in student.splitlines() if "not collapsed to one class" in line)  # informational on tiny
     assert collapse.startswith("[   info] 0/0 "), collapse  # a check worth nothing never prints as the student's failure
     assert cli.main(["rescore", str(graded["good"]), "--out", str(tmp_path / "teacher"), "--instructor"]) == 0
