@@ -11,8 +11,9 @@ import traceback
 from pathlib import Path
 
 from grader import pipeline
-from grader.commands import autograder, batch, batch_command, calibrate, check, progress, rescore, roster, selfcheck, slots, terminal
+from grader.commands import autograder, batch, batch_command, calibrate, check, progress, roster, selfcheck, slots, terminal
 from grader.commands.arguments import Parser, build_parser
+from grader.commands.class_book import rescore_in_class, roster_rows
 from grader.course import calibration, data, model_files, profiles
 from grader.errors import CannotGrade, SandboxUnavailable
 from grader.evidence.evaluator import Evaluator
@@ -188,7 +189,7 @@ def _rescore(args) -> int:
             print(log_line(f"skipped {folder}: the batch could not grade it ({not_graded})"), file=sys.stderr)
             continue
         try:
-            scored = rescore.rescore(folder, rubric, Path(args.out) if args.out else None, args.profile, _when(args))
+            scored = rescore_in_class(folder, rubric, Path(args.out) if args.out else None, args.profile, _when(args))
         except CannotGrade as exc:
             _complain(f"grade: cannot re-score {folder}: ", str(exc))
             worst = 2
@@ -201,7 +202,8 @@ def _rescore(args) -> int:
 
 def _summary(args) -> int:
     folders, notes = files.result_folders([Path(f) for f in args.folders], Path(args.out))
-    path, rows = summary.write(folders, Path(args.out))
+    known, roster_columns = roster_rows(folders)  # a batch's students: as its gradebook records them
+    path, rows = summary.write(folders, Path(args.out), known, roster_columns)
     for row in rows:
         print(log_line(f"{row.student}: {row.status}" + (f" ({row.problem})" if row.problem else "")))
     for note in notes:

@@ -3,7 +3,8 @@ durable gradebook that makes the batch resumable (commands/ledger.py), then the 
 and gradebook.csv.
 
 Running the same command again grades only what is not graded: a student whose grading was
-interrupted (Ctrl-C, kill -9, a power cut) is graded again, a finished one is kept unless its
+interrupted (Ctrl-C, kill -9, a power cut) or who could not be graded (a clone that failed, a
+folder not there yet, a grader error) is graded again, a finished one is kept unless its
 submission changed or `--regrade` names it, and one graded with another rubric or calibration is
 re-scored from its stored evidence without training. Before anything starts, whatever a killed
 batch left (its processes, found by their attempt token; its private copies) is removed.
@@ -117,7 +118,8 @@ def calibration_identity(profile: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "none"
 
 
-def _lock(out: Path):
+def lock_folder(out: Path):
+    """The batch folder's lock, held while anything grades or re-scores into it; CannotGrade when a batch holds it."""
     handle = (out / LOCK).open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -134,7 +136,7 @@ def open_batch(
     or kept. `regrade`: None keeps finished students, [] regrades all, names regrade those."""
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
-    lock = _lock(out)
+    lock = lock_folder(out)
     book = ledger.Ledger(out / ledger.FILE)
     work_root = Path(book.get_meta("work_root") or tempfile.mkdtemp(prefix="grade-batch-"))
     book.set_meta("work_root", str(work_root))
@@ -147,15 +149,14 @@ def open_batch(
     if unknown:
         batch.close()
         raise CannotGrade(f"--regrade names students not in the roster: {', '.join(unknown)}")
-    book.enroll([(e.folder, e.student, e.submission) for e in entries])
+    book.enroll([(e.folder, e.student, e.submission, e.extra) for e in entries], extra_columns)
     rows = book.rows()
     for e in entries:
         row, folder = rows[e.folder], out / e.folder
         forced = regrade is not None and (not regrade or e.student in regrade or e.folder in regrade)
         has_result = (folder / files.SCORED).is_file() or (folder / files.ERROR_FILE).is_file()
         changed = row["state"] in ledger.FINISHED and content_digest(Path(e.submission)) != row["content_hash"]
-        retry = row["state"] == ledger.NOT_GRADED and (row["problem"] or "").startswith(ledger.GRADER_ERROR)  # not the student's doing
-        if forced or row["state"] not in ledger.FINISHED or not has_result or changed or retry:
+        if forced or row["state"] != ledger.GRADED or not has_result or changed:  # could not grade: tried again
             batch.to_grade.append(e.folder)
         elif row["state"] == ledger.GRADED and (row["rubric"], row["calibration"]) != (batch.rubric_id, batch.calibration_id):
             batch.to_rescore.append(e.folder)
@@ -201,25 +202,30 @@ def rescore_changed(batch: Batch, rubric: Rubric, say) -> None:
         except Exception as exc:  # the stored result stays; the next batch tries again
             say(f"{batch.entry(folder).student}: could not re-score ({type(exc).__name__}: {exc}); kept as it was")
             continue
-        batch.book.update(
-            folder,
-            rubric=batch.rubric_id,
-            calibration=batch.calibration_id,
-            score=scored.score,
-            max_score=scored.max_score,
-            verdict=scored.verdict,
-        )
+        record_rescore(batch.book, folder, scored, batch.rubric_id, batch.calibration_id)
         say(f"{batch.entry(folder).student}: re-scored with the current rubric: {scored.verdict} {scored.score:g}/{scored.max_score:g}")
+
+
+def record_rescore(book: ledger.Ledger, folder: str, scored, rubric_id: str, calibration_id: str) -> None:
+    """A student's new scores, and what they were judged by, into the gradebook: the next batch
+    then keeps them instead of taking them for another rubric's."""
+    book.update(
+        folder, rubric=rubric_id, calibration=calibration_id, score=scored.score, max_score=scored.max_score, verdict=scored.verdict
+    )
+
+
+def class_row(row) -> gradebook.ClassRow:
+    """A student's row of the class gradebook as the batch's gradebook records them: name,
+    submission, the roster's columns, and a status when not graded yet (the folder's files then
+    do not decide)."""
+    status, problem = "", ""
+    if row["state"] not in ledger.FINISHED:
+        status, problem = "not graded", row["problem"] or f"{row['state']}: not graded yet; {RESUME}"
+    return gradebook.ClassRow(row["student"], status, None, problem, row["submission"], ledger.roster_of(row))
 
 
 def finish(batch: Batch) -> tuple[Path, list[summary.Row]]:
     """summary.html and gradebook.csv over every roster student, graded or not."""
     rows = batch.book.rows()
-    known = {}
-    for e in batch.entries:
-        row = rows[e.folder]
-        status, problem = "", ""
-        if row["state"] not in ledger.FINISHED:
-            status, problem = "not graded", row["problem"] or f"{row['state']}: not graded yet; {RESUME}"
-        known[batch.out / e.folder] = gradebook.ClassRow(e.student, status, None, problem, e.submission, e.extra)
-    return summary.write([batch.out / e.folder for e in batch.entries], batch.out, known, batch.extra_columns)
+    known = {batch.out / e.folder: class_row(rows[e.folder]) for e in batch.entries}
+    return summary.write(list(known), batch.out, known, batch.book.roster_columns())

@@ -30,11 +30,11 @@ def _clock(seconds: float) -> str:
 class Display:
     """Told of every start and end by the executors (from several threads)."""
 
-    def __init__(self, out: Console, counts: Counter, slots: list[str], budget: float | None):
-        self.out, self.counts, self.budget = out, counts, budget
+    def __init__(self, out: Console, counts: Counter, slots: list[str], budget: float | None, clock=time.monotonic):
+        self.out, self.counts, self.budget, self.clock = out, counts, budget, clock
         self.slots: dict[str, tuple[str, float] | None] = dict.fromkeys(slots)
         self.durations: list[float] = []
-        self.started_at = time.monotonic()
+        self.started_at = clock()
         self._lock = threading.Lock()
         self.live = Live(self._render(), console=out, refresh_per_second=2, transient=False) if out.is_terminal else None
         if self.live:
@@ -44,11 +44,20 @@ class Display:
         return self.counts[ledger.RUNNING]
 
     def estimate(self) -> float | None:
-        """Seconds left: the students not finished times the mean grading so far, over the slots."""
-        left = self.counts[ledger.QUEUED] + self.counts[ledger.RUNNING]
-        if not self.durations or not left:
+        """Seconds left, counting down as the clock runs: each running student is given the mean
+        grading so far less what it has run (at least a second), the queued ones take the mean
+        each on the slot that is free first; the last of them ends the batch. None before any
+        student has finished, or when none is left."""
+        if not self.durations or not (self.counts[ledger.QUEUED] + self.counts[ledger.RUNNING]):
             return None
-        return left * (sum(self.durations) / len(self.durations)) / max(1, len(self.slots))
+        mean, now = sum(self.durations) / len(self.durations), self.clock()
+        free_at = [max(1.0, mean - (now - running[1])) if running else 0.0 for running in self.slots.values()]
+        free_at += [max(1.0, mean)] * max(0, self.counts[ledger.RUNNING] - sum(1 for r in self.slots.values() if r))  # no slots known (Ray)
+        free_at = free_at or [0.0]
+        for _ in range(self.counts[ledger.QUEUED]):
+            first = free_at.index(min(free_at))
+            free_at[first] += mean
+        return max(free_at)
 
     def _counts_line(self) -> str:
         shown = ", ".join(f"{self.counts[s]} {s}" for s in STATE_ORDER if self.counts[s])
@@ -57,13 +66,13 @@ class Display:
 
     def _line(self, text: str) -> None:
         """One line of the log; names and problems in it can be anyone's text."""
-        self.out.print(f"[{_clock(time.monotonic() - self.started_at):>7}] {log_line(text)}", markup=False, highlight=False)
+        self.out.print(f"[{_clock(self.clock() - self.started_at):>7}] {log_line(text)}", markup=False, highlight=False)
 
     def started(self, student: str, slot: str) -> None:
         with self._lock:
             self.counts[ledger.QUEUED] -= 1
             self.counts[ledger.RUNNING] += 1
-            self.slots[slot] = (student, time.monotonic())
+            self.slots[slot] = (student, self.clock())
             if not self.live:
                 self._line(f"{student}: started on {slot} ({self._counts_line()})")
         self.refresh()
@@ -71,7 +80,7 @@ class Display:
     def finished(self, student: str, slot: str, outcome) -> None:
         with self._lock:
             began = self.slots.get(slot)
-            took = time.monotonic() - began[1] if began else 0.0
+            took = self.clock() - began[1] if began else 0.0
             self.slots[slot] = None
             self.counts[ledger.RUNNING] -= 1
             self.counts[outcome.state] += 1
@@ -96,7 +105,7 @@ class Display:
         table.add_column("slot")
         table.add_column("student")
         table.add_column("elapsed", justify="right")
-        now = time.monotonic()
+        now = self.clock()
         for slot, running in self.slots.items():
             if running:
                 budget = f" of {_clock(self.budget)}" if self.budget else ""

@@ -10,6 +10,7 @@ batch can end what a killed one left running and remove its copies.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 FILE = "gradebook.sqlite"
 QUEUED, RUNNING, INTERRUPTED, GRADED, NOT_GRADED = "queued", "running", "interrupted", "graded", "could not grade"
 FINISHED = (GRADED, NOT_GRADED)
-GRADER_ERROR = "grader error"  # starts a problem that is the grader's fault, not the submission's: retried on resume
+GRADER_ERROR = "grader error"  # starts a problem that is the grader's fault, not the submission's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS students (
     score REAL, max_score REAL, verdict TEXT,
     evidence TEXT,                    -- where its evidence lies
     problem TEXT,                     -- why it could not be graded, or was interrupted
+    roster TEXT,                      -- the roster's own columns for this student (JSON, in its order)
     slot TEXT, token TEXT, pid INTEGER, work TEXT,   -- the running attempt
     started_at REAL, finished_at REAL, seconds REAL
 );
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     PRIMARY KEY (folder, attempt)
 );
 """
+ROSTER_COLUMNS = "roster_columns"  # meta: the roster's own column names (JSON list), in its order
 
 
 class Ledger:
@@ -58,6 +61,9 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=FULL")
         with self._lock:
             self._db.executescript(SCHEMA)
+            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(students)")}
+            if "roster" not in columns:  # a gradebook written before the roster's columns were kept
+                self._db.execute("ALTER TABLE students ADD COLUMN roster TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -85,18 +91,27 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         self._write(("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)))
 
-    def enroll(self, students: list[tuple[str, str, str]]) -> None:
-        """(folder, student, submission) of the roster: new ones are queued, known ones kept."""
+    def enroll(self, students: list[tuple[str, str, str, dict[str, str]]], roster_columns: list[str]) -> None:
+        """(folder, student, submission, the roster's own columns) of the roster: new ones are
+        queued, known ones kept with the roster's current name, submission and columns."""
         self._write(
             *(
                 (
-                    "INSERT INTO students (folder, student, submission, state) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(folder) DO UPDATE SET student = excluded.student, submission = excluded.submission",
-                    (folder, student, submission, QUEUED),
+                    "INSERT INTO students (folder, student, submission, state, roster) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(folder) DO UPDATE SET student = excluded.student, submission = excluded.submission, "
+                    "roster = excluded.roster",
+                    (folder, student, submission, QUEUED, json.dumps(extra)),
                 )
-                for folder, student, submission in students
-            )
+                for folder, student, submission, extra in students
+            ),
+            (
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (ROSTER_COLUMNS, json.dumps(roster_columns)),
+            ),
         )
+
+    def roster_columns(self) -> list[str]:
+        return json.loads(self.get_meta(ROSTER_COLUMNS) or "[]")
 
     def row(self, folder: str) -> sqlite3.Row:
         return self._read("SELECT * FROM students WHERE folder = ?", (folder,))[0]
@@ -137,8 +152,14 @@ class Ledger:
         )
 
     def update(self, folder: str, **fields) -> None:
+        """Further columns of a student as they are now (a re-score's score, verdict and rubric)."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self._write((f"UPDATE students SET {assignments} WHERE folder = ?", (*fields.values(), folder)))
 
     def requeue(self, folders: list[str]) -> None:
         self._write(*(("UPDATE students SET state = ? WHERE folder = ?", (QUEUED, folder)) for folder in folders))
+
+
+def roster_of(row: sqlite3.Row) -> dict[str, str]:
+    """A student's roster columns as the batch recorded them ({} in a gradebook from before they were kept)."""
+    return json.loads(row["roster"]) if row["roster"] else {}

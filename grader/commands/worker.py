@@ -4,8 +4,8 @@
 
 It writes the student's outputs (or error.txt saying why there are none) into the job's output
 folder, and its phases as plain lines on stdout. It ends with the batch: when the process that
-started it dies (even by SIGKILL) it gets SIGTERM, and SIGTERM ends the student's run and removes
-the private copy before it exits.
+started it dies (even by SIGKILL) it gets SIGTERM, kills the student's run at once (nobody waits
+for its end) and removes the private copy before it exits.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from grader.errors import CannotGrade
 from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import LOGS_DIR
 from grader.outputs import files
+from grader.run import sandbox
 from grader.scoring import rubric as rubric_io
 
 PR_SET_PDEATHSIG = 1
@@ -41,7 +42,13 @@ def _end_with_parent() -> None:
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt  # unwinds the grading: the run's processes are ended, the private copy removed
+    """SIGTERM: the batch stops this grading (Ctrl-C), or died. A stopped run gets its grace to
+    end; when the batch died nobody waits for the run's end, so its processes are killed at once.
+    Either way the grading unwinds: the private copy is removed."""
+    parent, token = os.environ.get(PARENT_VAR), os.environ.get(sandbox.ATTEMPT_VAR)
+    if parent and token and str(os.getppid()) != parent:
+        sandbox.end_attempt(token, grace=0.0)  # every process of the attempt but this one
+    raise KeyboardInterrupt
 
 
 def grade(job: Job, device: str) -> int:

@@ -6,7 +6,9 @@ repository (a folder with `.git`, or a bare repository) is read through a grader
 (git_copy.py), never by git over the student's own `.git`. Refused, with the reason: remote
 helpers (`ext::`, `fd::`, any `transport::address`, which run programs), `file://` URLs (a
 student's row in a roster could name any repository on this machine; give a path instead) and
-every other scheme. The commit's files are exported with `git archive` into a folder through
+every other scheme. A refused address, a clone that fails and a path that is not there raise
+Unreachable (the grader never got the submission); what the repository itself holds that
+cannot be taken raises Unsafe (the submission's own problem). The commit's files are exported with `git archive` into a folder through
 Python's tar extraction with its `data` filter: no link leaves the folder, no device files.
 Submodules, hooks and `.gitattributes` filters never run.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from grader.errors import Unreachable
 from grader.intake import git_copy
 from grader.intake.git_copy import Unsafe
 
@@ -66,16 +69,19 @@ def refusal(given: str) -> str | None:
 
 def fetch(given: str, dest: Path, ref: str | None, deadline: datetime | None) -> Fetched:
     """Clone (URL) or copy (local repository) into `dest`, choose the commit and export its files.
-    Unsafe with the reason when the address, the repository or the commit cannot be taken."""
+    Unreachable when the address is refused, the clone fails or the path is not there; Unsafe
+    with the reason when the repository or the commit cannot be taken."""
     repository = dest / "repository.git"
     fetched = None
     if looks_like_address(given):
         why = refusal(given)
         if why:
-            raise Unsafe(why)
+            raise Unreachable(f"the address {given} is refused: {why}")
         _clone(given, repository)
         fetched = datetime.now(UTC).isoformat(timespec="seconds")
     else:
+        if not Path(given).expanduser().exists():
+            raise Unreachable(f"submission {given} does not exist")
         git_copy.sanitised_copy(git_copy.git_dir_of(Path(given).expanduser()), repository)
     sha = choose_commit(repository, ref, deadline)
     committed, summary = commit_details(repository, sha)
@@ -89,9 +95,9 @@ def _clone(url: str, repository: Path) -> None:
     try:
         done = git_copy.run_git(None, "clone", "--bare", "--quiet", "--template=", "--", url, str(repository), timeout=CLONE_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise Unsafe(f"cloning {url} took more than {CLONE_TIMEOUT:g} s") from None
+        raise Unreachable(f"cloning {url} took more than {CLONE_TIMEOUT:g} s") from None
     if done.returncode != 0:
-        raise Unsafe(f"could not clone {url}: {git_copy.last_words(done.stderr)}")
+        raise Unreachable(f"could not clone {url}: {git_copy.last_words(done.stderr)}")
 
 
 def choose_commit(repository: Path, ref: str | None, deadline: datetime | None) -> str:

@@ -4,7 +4,9 @@ or the last commit before a deadline. The original is only read, never changed.
 
 A submission that cannot be taken as it is (a zip entry escaping its folder, a link out of the
 folder, no commit before the deadline) raises Refused: it is graded as a failed run with the
-reason, so one bad submission never stops a batch.
+reason, so one bad submission never stops a batch. One the grader cannot get at all (a path that
+is not there, a refused address, a clone that fails) raises Unreachable (errors.py): it is not
+graded, error.txt says why, and the next batch tries again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from grader.dates import EXAMPLE, parse_moment
-from grader.errors import CannotGrade
+from grader.errors import CannotGrade, Unreachable
 from grader.intake import git_copy, git_source, untrusted
 
 REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "git://", "file://")  # what reads as an address, not a path
@@ -60,7 +62,7 @@ def require_present(given: str, ref: str | None = None, before: str | None = Non
     """A local submission that is not there is a typo to report at once, before anything else
     is printed or prepared."""
     if not is_git(given, ref, before) and not Path(given).expanduser().exists():
-        raise CannotGrade(f"submission {given} does not exist")
+        raise Unreachable(f"submission {given} does not exist")
 
 
 def fetch(given: str, dest: Path, ref: str | None = None, before: str | None = None) -> Source:
