@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from grader.errors import CannotGrade
+
 FILE = "gradebook.sqlite"
 QUEUED, RUNNING, INTERRUPTED, GRADED, NOT_GRADED = "queued", "running", "interrupted", "graded", "could not grade"
 FINISHED = (GRADED, NOT_GRADED)
@@ -57,13 +59,20 @@ class Ledger:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        with self._lock:
-            self._db.executescript(SCHEMA)
-            columns = {row["name"] for row in self._db.execute("PRAGMA table_info(students)")}
-            if "roster" not in columns:  # a gradebook written before the roster's columns were kept
-                self._db.execute("ALTER TABLE students ADD COLUMN roster TEXT")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._lock:
+                self._db.executescript(SCHEMA)
+                columns = {row["name"] for row in self._db.execute("PRAGMA table_info(students)")}
+                if "roster" not in columns:  # a gradebook written before the roster's columns were kept
+                    self._db.execute("ALTER TABLE students ADD COLUMN roster TEXT")
+        except sqlite3.DatabaseError as exc:  # not a gradebook (damaged, or some other file of that name)
+            self._db.close()
+            raise CannotGrade(
+                f"{self.path} is not a gradebook the grader can read ({exc}); move it aside (each student's folder "
+                "keeps its results) and run the command again"
+            ) from None
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from grader import cli
+from grader.commands import ledger
 from grader.outputs import files, store, summary
 from tests.helpers import grade
 from tests.outputs.browser import Chromium, executable
@@ -223,7 +224,7 @@ def class_folder(graded, tmp_path):
     for name in ("good", "crash"):
         shutil.copytree(graded[name], out / name)
     assert cli.main(["summary", str(out / "good"), str(out / "crash"), "--out", str(out)]) == 0
-    (out / "gradebook.sqlite").write_bytes(b"SQLite format 3\x00")
+    ledger.Ledger(out / "gradebook.sqlite").close()  # a batch's gradebook, recording none of these two
     (out / "grader.log").write_text("")
     return out
 
@@ -253,3 +254,13 @@ def test_rescore_of_a_class_glob_rescores_the_students_and_skips_the_files(grade
     assert "skipped" in captured.err and f"{out / 'gradebook.csv'}: a file" in captured.err
     assert "the batch could not grade it (repository not found)" in captured.err
     assert re.search(r"cannot", captured.err) is None, captured.err
+
+
+def test_a_damaged_gradebook_beside_the_folders_is_named_not_an_internal_error(graded, tmp_path, capsys):
+    out = tmp_path / "class"
+    shutil.copytree(graded["crash"], out / "crash")
+    (out / "gradebook.sqlite").write_bytes(b"SQLite format 3\x00")  # a header and nothing else
+    capsys.readouterr()
+    assert cli.main(["summary", str(out / "crash"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'gradebook.sqlite'} is not a gradebook the grader can read" in err and "internal error" not in err, err
