@@ -106,9 +106,7 @@ class Params:
         self.rows = 0
 
     def table(self, rows) -> dict[str, Param]:
-        if type(rows) is not list or len(rows) > MAX_PARAMETERS:
-            raise Malformed(f"parameters is not a list of at most {MAX_PARAMETERS:,} rows")
-        self.count(len(rows))
+        self.counted(rows, "parameters")
         table = {}
         for row in rows:
             if type(row) is not list or len(row) != 5:
@@ -121,6 +119,12 @@ class Params:
             table[sys.intern(name)] = self.known.setdefault(key, Param(*key[1:]))
         return table
 
+    def counted(self, rows, field: str) -> None:
+        """A field of rows: a list of at most MAX_PARAMETERS, counted against the record's total."""
+        if type(rows) is not list or len(rows) > MAX_PARAMETERS:
+            raise Malformed(f"{field} is not a list of at most {MAX_PARAMETERS:,} rows")
+        self.count(len(rows))
+
     def count(self, rows: int) -> None:
         """Parameter and moved rows together are held to MAX_PARAMETER_ROWS over the record."""
         self.rows += rows
@@ -132,9 +136,7 @@ def moved(value, params: Params) -> dict[str, Moved] | None:
     """The probe's "moved" field: None (no baseline kept) or [[name, largest, elements], ...]."""
     if value is None:
         return None
-    if type(value) is not list or len(value) > MAX_PARAMETERS:
-        raise Malformed(f"moved is not a list of at most {MAX_PARAMETERS:,} rows")
-    params.count(len(value))
+    params.counted(value, "moved")
     found = {}
     for row in value:
         if type(row) is not list or len(row) != 3:
