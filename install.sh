@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Set up this checkout: the pinned, CPU-only Python environment in .venv, Debian's bubblewrap (the
+# Set up this checkout: the pinned, CPU-only Python environment in .venv (requirements-dev.lock: the
+# grading stack, Ray and the test tools), Debian's bubblewrap (the
 # sandbox every student run starts in; libseccomp2 compiles its system-call filter) and Debian's
 # Chromium, which the HTML report tests drive.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 python3 -m venv .venv
-.venv/bin/pip install --no-deps -r requirements.lock -e .
+.venv/bin/pip install --no-deps -r requirements-dev.lock -e .
 
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

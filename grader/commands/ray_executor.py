@@ -99,7 +99,7 @@ def run_ray(batch: Batch, slot: Slot, address: str | None, display: Display, res
     try:
         import ray
     except ImportError:
-        raise CannotGrade("--executor ray needs the ray package: pip install --no-deps -r requirements.lock") from None
+        raise CannotGrade("--executor ray needs the ray package: pip install --no-deps -r requirements-cluster.lock") from None
     kind = devices.parse(slot.device).kind if slot.device else "cpu"
     name, options = task_resources(kind, resource)
     ray.init(address=address, log_to_driver=False, include_dashboard=False) if address else ray.init(

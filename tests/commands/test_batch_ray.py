@@ -38,7 +38,7 @@ def cluster():
     CPUs and 2 stand-in NPUs, started as the README starts one (`ray start --head`), in processes
     of its own: importing ray here would load its protobuf into this test process before
     MindSpore's, which then cannot load its own. Its workers import this checkout."""
-    assert RAY is not None, "ray is in requirements.lock: install it (pip install --no-deps .[cluster]) to test the Ray executor"
+    assert RAY is not None, "ray is in requirements-cluster.lock, which install.sh installs: run it to test the Ray executor"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

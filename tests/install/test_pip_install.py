@@ -49,6 +49,8 @@ def test_the_readme_install_line_gives_a_grade_that_works_from_any_folder(tmp_pa
     site = run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path, {})
     site_dir = site.stdout.strip()
     assert site_dir.startswith(str(venv)) and os.path.isdir(os.path.join(site_dir, "mindnlp")), site.stderr  # the stack, from the lock
+    for tool in ("ray", "pytest", "ruff"):  # the grader's own tools are not a student's to install
+        assert not os.path.exists(os.path.join(site_dir, tool)), tool
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
