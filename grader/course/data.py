@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from grader.errors import CannotGrade
@@ -81,9 +84,14 @@ def materialize_hub() -> Path:
     target = hub_copy()
     if (target / "validation.jsonl").is_file():
         return target
+    unreachable = hub_unreachable()
+    if unreachable:
+        raise CannotGrade(f"could not fetch glue/mrpc: {unreachable}; pass --data DIR with a local copy")
     try:
         from datasets import load_dataset
 
+        for name in ("datasets", "huggingface_hub"):  # their retries would print a traceback a try
+            logging.getLogger(name).setLevel(logging.ERROR)
         hub = load_dataset("glue", "mrpc")
     except Exception as exc:
         raise CannotGrade(
@@ -92,6 +100,23 @@ def materialize_hub() -> Path:
     for split in ("train", "validation"):
         write_jsonl([dict(row) for row in hub[split]], target / f"{split}.jsonl")
     return target
+
+
+def hub_unreachable(timeout_s: float = 5.0) -> str | None:
+    """Why the hub cannot be asked (offline mode, or no answer within `timeout_s`), else None: asked
+    blindly, the `datasets` client retries for about 24 s before it gives up."""
+    for flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        if os.environ.get(flag, "").strip().lower() in ("1", "true", "yes", "on"):
+            return f"{flag} is set, so the hub is not asked"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    try:  # any HTTP answer, even an error status, means the hub is there (urllib honours *_PROXY)
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout_s).close()
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"the hub ({endpoint}) cannot be reached from here ({reason})"
+    return None
 
 
 def write_jsonl(rows: list[dict], path: Path) -> Path:

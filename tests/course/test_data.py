@@ -1,7 +1,13 @@
+import os
+import socket
+import subprocess
+import sys
+
 import pytest
 
 from grader.course import data
 from grader.errors import CannotGrade
+from tests.helpers import SUBMISSIONS
 
 
 def test_jsonl_splits_have_glue_sizes(mrpc_dir):
@@ -64,6 +70,21 @@ def test_student_copy_holds_no_test_label_and_honours_the_limit(tmp_path, mrpc_d
 def test_hub_source_fails_offline_with_a_way_out(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(CannotGrade, match="pass --data DIR with a local copy"):
+    with pytest.raises(CannotGrade, match="HF_DATASETS_OFFLINE is set.*pass --data DIR with a local copy"):
         data.locate("hub")
+
+
+def test_an_unreachable_hub_is_one_message_and_no_retries(tmp_path):
+    """A hub that does not answer (here a closed local port) is named at once, with the way out,
+    instead of the `datasets` client's five retries and their tracebacks."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "GRADER_"))}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{port}", GRADER_CACHE=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "grader.cli", str(SUBMISSIONS / "good"), "--data", "hub", "--out", str(tmp_path / "out")]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"the hub (http://127.0.0.1:{port}) cannot be reached from here" in done.stderr and "--data DIR" in done.stderr
+    assert "Retry" not in done.stderr and "Traceback" not in done.stderr, done.stderr
