@@ -38,13 +38,19 @@ def checkout_files() -> set[str]:
     return {line[3:] for line in done.stdout.splitlines() if line[:2] in ("??", "!!")}
 
 
+def is_xdist_worker() -> bool:
+    """True in a pytest-xdist worker (`-n`), whose controller runs the session-wide checks."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
 def pytest_sessionstart(session):
-    session.config.stash[CHECKOUT_BEFORE] = checkout_files()
+    if not is_xdist_worker():  # the controller spans every worker's tests
+        session.config.stash[CHECKOUT_BEFORE] = checkout_files()
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the session, naming them, when tests left new files in the checkout."""
-    before = session.config.stash.get(CHECKOUT_BEFORE, None)
+    before = session.config.stash.get(CHECKOUT_BEFORE, None)  # None on an xdist worker
     if before is None:
         return
     new = sorted(checkout_files() - before)
@@ -65,13 +71,29 @@ CHECKOUT_BEFORE = pytest.StashKey[set]()
 TRAINING_FIXTURES = {"graded", "class_batch"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m deselects
+@pytest.hookimpl(tryfirst=True)  # before -m deselects and before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """`slow` on every test that needs a real training (a fixture that grades the examples) or is
-    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget."""
+    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget; and an
+    xdist group on the tests that share a costly fixture, so that one worker makes it once."""
     for item in items:
-        if item.get_closest_marker("e2e_rare") or TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("e2e_rare") or TRAINING_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        group = shared_fixture_group(item, fixtures)
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def shared_fixture_group(item, fixtures: set[str]) -> str | None:
+    """The session fixture that grades (by name) or the module whose module-scoped fixture the
+    test uses: tests in one group run on one worker (`--dist loadgroup`)."""
+    for name in sorted(TRAINING_FIXTURES & fixtures):
+        return name
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(defs and defs[-1].scope == "module" for defs in definitions.values()):
+        return item.module.__name__
+    return None
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -79,7 +101,10 @@ def grader_environment(tmp_path_factory):
     """Point the grader at the shared MRPC copy and a fresh cache; fail loudly if data is absent."""
     if not (MRPC_DIR / "train.jsonl").is_file():
         pytest.fail(f"MRPC data not found at {MRPC_DIR}; set GRADER_MRPC_DIR")
-    cache = tmp_path_factory.mktemp("grader-cache")
+    # one cache for every xdist worker (the grader builds into it atomically): the tiny model is built once
+    root = tmp_path_factory.getbasetemp()
+    cache = (root.parent if is_xdist_worker() else root) / "grader-cache"
+    cache.mkdir(exist_ok=True)
     patch = pytest.MonkeyPatch()
     patch.setenv("GRADER_MRPC_DIR", str(MRPC_DIR))
     patch.setenv("GRADER_CACHE", str(cache))
@@ -109,10 +134,13 @@ def tiny():
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(tiny_profile):
+def tiny_model_dir(tiny_profile, grader_environment):
+    from filelock import FileLock
+
     from grader.course import model_files
 
-    return model_files.ensure(tiny_profile, MRPC_DIR)
+    with FileLock(grader_environment / "tiny-model.lock"):  # one worker builds, the others wait for it
+        return model_files.ensure(tiny_profile, MRPC_DIR)
 
 
 class Examples(dict):

@@ -8,8 +8,6 @@ cases are left to the sandbox's test."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import sys
 import time
@@ -18,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import profiles
-from grader.intake import workspace
-from grader.run import devices, execute, isolation, private_area
+from grader.run import isolation
 from tests import helpers
-from tests.run.test_hostile_runs import CASES, GRADER_DIR, HOSTILE, SITE_PACKAGES, _digest, stage  # noqa: F401 (a fixture)
+from tests.run.test_hostile_runs import CASES, GRADER_DIR, HOSTILE, SITE_PACKAGES, _digest, case_param, run_case, stage  # noqa: F401 (a fixture)
 
 # the run's interpreter must be one its uid may start again (scripts re-run sys.executable): a venv
 # made from a Python kept under a folder closed to others (pyenv under /root) is not
@@ -37,47 +33,14 @@ NOT_PROMISED = {
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="container isolation starts the run as a uid of its own only as root")
 
 
-def _run_in_container(case: str, tmp_path: Path, targets: dict, expect: dict):
-    folder = tmp_path / "submission"
-    folder.mkdir()
-    for item in (HOSTILE / case).iterdir():
-        (folder / item.name).write_bytes(item.read_bytes())
-    (folder / "targets.json").write_text(json.dumps(targets))
-    profile = profiles.load("tiny")
-    limits = dataclasses.replace(
-        profile.sandbox,
-        processes=expect.get("processes", 64),
-        disk_gb=expect.get("disk_mb", 64) / 1024,
-        file_gb=expect.get("disk_mb", 64) / 1024,
-    )
-    profile = dataclasses.replace(profile, sandbox=limits)
-    evidence = tmp_path / "evidence"
-    request = execute.RunRequest(
-        profile,
-        Path(targets["model"]),
-        Path(targets["data"]),
-        devices.Device("cpu"),
-        RUN_PYTHON,
-        expect.get("budget", 20),
-        evidence / "logs",
-        evidence / "probe",
-        isolation.Isolation(isolation.CONTAINER, "a disposable container (test)"),
-    )
-    with private_area.private_area("grade-", int(expect.get("disk_mb", 64) * 1024**2)) as private:
-        ws = workspace.prepare(folder, private / "work")
-        outcome = execute.run(ws, request, private)
-        written = [p for p in [*private.rglob("*"), *evidence.rglob("*")] if p.is_file() and not p.is_symlink() and "data" not in p.parts]
-        contents = b"".join(p.read_bytes()[: 1 << 22] for p in written if not p.is_socket())
-    return outcome.record, contents
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c not in NOT_PROMISED])
+@pytest.mark.parametrize("case", [case_param(c) for c in CASES if c not in NOT_PROMISED])
 def test_hostile_run_is_contained_by_the_container_isolation(case, tmp_path, stage, monkeypatch):  # noqa: F811 (the fixture)
     expect = tomllib.loads((HOSTILE / case / "expect.toml").read_text())
     monkeypatch.setenv("GRADER_SECRET_FOR_TESTS", stage["token"])  # in the grader's environment (root's), never the run's
     Path(stage["targets"]["other_run"]).parents[1].chmod(0o700)  # another grading's private area, as mkdtemp makes it
     started = time.monotonic()
-    record, written = _run_in_container(case, tmp_path, stage["targets"], expect)
+    how = isolation.Isolation(isolation.CONTAINER, "a disposable container (test)")
+    record, written, _ = run_case(case, tmp_path, stage["targets"], expect, RUN_PYTHON, how)
     took = time.monotonic() - started
     assert record.isolation["mode"] == isolation.CONTAINER and "host uid" in record.isolation["run_user"], record.isolation
     assert stage["token"].encode() not in written, f"{case}: a secret reached the run's files or logs"

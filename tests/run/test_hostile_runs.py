@@ -22,7 +22,7 @@ import pytest
 
 from grader.course import profiles
 from grader.intake import workspace
-from grader.run import devices, execute, private_area
+from grader.run import devices, execute, isolation, private_area
 from tests import helpers
 from tests.helpers import MRPC_DIR, SUBMISSIONS
 
@@ -105,7 +105,9 @@ def stage(tmp_path):
     other_run.rmdir()
 
 
-def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
+def run_case(case: str, tmp_path: Path, targets: dict, expect: dict, python: str = sys.executable, how: isolation.Isolation | None = None):
+    """Stage the hostile case with its targets and run it as a grading would, under the sandbox
+    or the isolation `how` names: (the run's record, the bytes it left, its private area's size)."""
     folder = tmp_path / "submission"
     folder.mkdir()
     for item in (HOSTILE / case).iterdir():
@@ -126,10 +128,11 @@ def _run(case: str, tmp_path: Path, targets: dict, expect: dict):
         Path(targets["model"]),
         Path(targets["data"]),
         devices.Device("cpu"),
-        sys.executable,
+        python,
         budget,
         evidence / "logs",
         evidence / "probe",
+        *([how] if how else []),
     )
     with private_area.private_area("grade-", int(expect.get("disk_mb", 64) * 1024**2)) as private:
         ws = workspace.prepare(folder, private / "work")
@@ -145,7 +148,7 @@ def test_hostile_run_is_contained(case, tmp_path, stage, monkeypatch):
     expect = tomllib.loads((HOSTILE / case / "expect.toml").read_text())
     monkeypatch.setenv("GRADER_SECRET_FOR_TESTS", stage["token"])  # in the grader's environment, never the run's
     started = time.monotonic()
-    record, written, usage = _run(case, tmp_path, stage["targets"], expect)
+    record, written, usage = run_case(case, tmp_path, stage["targets"], expect)
     took = time.monotonic() - started
     assert record.isolation["sandbox"].startswith("bubblewrap"), record.isolation
     # nothing the run wrote holds a secret it was not shown
