@@ -25,6 +25,14 @@ from grader.scoring import rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
+# a student's identity for the git repositories the tests make, and nothing of the machine's git set-up
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "s",
+    "GIT_AUTHOR_EMAIL": "s@example.org",
+    "GIT_COMMITTER_NAME": "s",
+    "GIT_COMMITTER_EMAIL": "s@example.org",
+    "PATH": "/usr/bin:/bin",
+}
 MRPC_DIR = Path(os.environ.get("GRADER_MRPC_DIR") or ROOT.parent / "shared" / "data" / "mrpc").resolve()
 
 

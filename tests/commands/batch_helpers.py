@@ -94,9 +94,9 @@ def gradebook(out: Path) -> dict[str, dict]:
         return {row["student"]: row for row in csv.DictReader(handle)}
 
 
-def carrying_any(tokens: list[str]) -> list[int]:
-    """Live processes carrying one of the batch's attempt tokens in their environment."""
-    needles = {f"GRADER_ATTEMPT_TOKEN={t}".encode() for t in tokens if t}
+def carrying(*variables: str) -> list[int]:
+    """Live processes whose environment holds one of `variables` (NAME=value)."""
+    needles = {variable.encode() for variable in variables}
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -107,3 +107,8 @@ def carrying_any(tokens: list[str]) -> list[int]:
             if process_state(entry.name) not in (None, "Z") and needles & set(environ):
                 found.append(int(entry.name))
     return found
+
+
+def carrying_any(tokens: list[str]) -> list[int]:
+    """Live processes carrying one of the batch's attempt tokens in their environment."""
+    return carrying(*(f"GRADER_ATTEMPT_TOKEN={t}" for t in tokens if t))

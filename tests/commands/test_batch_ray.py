@@ -20,6 +20,7 @@ from tests.commands.batch_helpers import (
     attempts,
     batch_command,
     batch_env,
+    carrying,
     carrying_any,
     gradebook,
     run_batch,
@@ -27,7 +28,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import ROOT, process_state, wait_for
+from tests.helpers import ROOT, wait_for
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
@@ -61,21 +62,6 @@ def cluster():
                 _signal(pid, signal.SIGKILL)
         assert _gone_within(marker, 60), f"the test's Ray cluster left processes: {carrying(marker)}"
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def carrying(variable: str) -> list[int]:
-    """Live processes whose environment holds `variable` (NAME=value)."""
-    needle = variable.encode()
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if needle in environ and process_state(entry.name) not in (None, "Z"):
-                found.append(int(entry.name))
-    return found
 
 
 def _signal(pid: int, number: int) -> None:

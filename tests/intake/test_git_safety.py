@@ -21,16 +21,9 @@ from grader.checks.judgement import FAILED
 from grader.intake import git_source, submitted
 from tests import helpers
 from tests.commands.batch_helpers import run_batch, students, submission, write_roster
-from tests.helpers import SUBMISSIONS
+from tests.helpers import GIT_ENV, SUBMISSIONS
 
 HOSTILE = SUBMISSIONS / "hostile"
-ENV = {
-    "GIT_AUTHOR_NAME": "s",
-    "GIT_AUTHOR_EMAIL": "s@example.org",
-    "GIT_COMMITTER_NAME": "s",
-    "GIT_COMMITTER_EMAIL": "s@example.org",
-    "PATH": "/usr/bin:/bin",
-}
 EARLY = "2025-12-01T10:00:00+08:00"  # a backdated commit: long before any deadline in these tests
 
 
@@ -40,7 +33,7 @@ def git(repo, *args, when=EARLY, stdin=None) -> str:
         input=stdin,
         capture_output=True,
         text=True,
-        env=ENV | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
+        env=GIT_ENV | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
         check=False,
     )
     assert done.returncode == 0 or args[0] in ("log", "status", "diff", "checkout"), done.stderr
@@ -251,8 +244,8 @@ def served(tmp_path):
     """The student's repository, backdated, served over plain HTTP (git's dumb protocol)."""
     work = new_repo(tmp_path / "work", "print('served work')\n")
     bare = tmp_path / "site" / "student.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=ENV)
-    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True, env=ENV)
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True, env=GIT_ENV)
+    subprocess.run(["git", "-C", str(bare), "update-server-info"], check=True, env=GIT_ENV)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

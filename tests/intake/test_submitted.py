@@ -6,19 +6,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from grader.intake import submitted
-
-ENV = {
-    "GIT_AUTHOR_NAME": "s",
-    "GIT_AUTHOR_EMAIL": "s@example.org",
-    "GIT_COMMITTER_NAME": "s",
-    "GIT_COMMITTER_EMAIL": "s@example.org",
-    "PATH": "/usr/bin:/bin",
-}
+from tests.helpers import GIT_ENV
 
 
 def git(repo, *args, when="2026-12-01T10:00:00+08:00"):
     subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, env=ENV | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env=GIT_ENV | {"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
     )
 
 

@@ -12,7 +12,6 @@ from grader import cli
 from grader.commands import ledger
 from grader.outputs import files, store, summary
 from tests.helpers import grade
-from tests.outputs.browser import Chromium, executable
 
 GREEN = "rgb(227, 245, 230)"  # .passed's background: the colour of a course grade passed
 
@@ -34,14 +33,6 @@ VERDICT = """(() => {
   const rows = Array.from(document.querySelectorAll('table.criteria tr')).map(tr => Array.from(tr.cells).map(td => td.innerText.trim()));
   return {text: v.innerText, background: getComputedStyle(v).backgroundColor, rows};
 })()"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert executable(), "Debian's chromium is needed for the report tests: apt-get install -y chromium (.ci/run does this)"
-    chromium = Chromium()
-    yield chromium
-    chromium.close()
 
 
 def edited(folder, dest, change):

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from grader.outputs import files, self_check, store, summary
-from tests.outputs.browser import Chromium, executable
 from tests.outputs.test_report_content import failing
 
 # Every element that hides or scrolls what does not fit, and does not fit (text cut or a table
@@ -59,14 +58,6 @@ def pages(graded, tmp_path_factory):
         "report-instructor": graded["good"] / "report-instructor.html",
         "class-summary": class_page,
     }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert executable(), "Debian's chromium is needed for the report tests: apt-get install -y chromium (.ci/run does this)"
-    chromium = Chromium()
-    yield chromium
-    chromium.close()
 
 
 def keep(folder, name: str, png: bytes) -> None:
