@@ -65,7 +65,7 @@ def check() -> str:
     if os.geteuid() == 0 and not shutil.which("setpriv"):
         raise Unavailable("setpriv (util-linux) is not installed: the run cannot be started as a user of its own")
     user = [] if os.geteuid() == 0 else ["--unshare-user"]
-    trial = [found, *user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    trial = [found, *user, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent", *_system_dirs(), "true"]
     done = subprocess.run(trial, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise Unavailable(f"bubblewrap cannot make namespaces here: {done.stderr.strip() or done.returncode}")
@@ -75,6 +75,18 @@ def check() -> str:
         raise Unavailable(str(exc)) from exc
     version = subprocess.run([found, "--version"], capture_output=True, text=True).stdout.strip()
     return version or "bubblewrap"
+
+
+def _system_dirs() -> list[str]:
+    """The system's programs and libraries, read-only. Never the whole of `/`: binding it takes in
+    every mount below it, and a tmpfs that another grading unmounts meanwhile fails the bind."""
+    args = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
 
 
 def run_uid() -> int:
@@ -156,11 +168,7 @@ class Jail:
             args += ["--unshare-user", "--uid", str(UID), "--gid", str(GID), "--cap-drop", "ALL"]
         else:
             args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
-        for path in SYSTEM_DIRS:
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
+        args += _system_dirs()
         for name in ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         control = self.layout.host["control"]

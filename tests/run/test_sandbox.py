@@ -6,7 +6,10 @@ import errno
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+
+import pytest
 
 from grader.intake import workspace
 from grader.run import devices, environment, execute, jail, private_area, runner, sandbox, seccomp
@@ -154,3 +157,34 @@ def test_a_submission_folder_closed_to_others_runs_as_the_runs_own_user(tmp_path
     assert record.exit_code == 0, Path(record.stderr_path).read_text()
     assert Path(record.stdout_path).read_text() == "/home/ma-user/work\n"
     assert f"host uid {made}," in record.isolation["run_user"] and int(made) != os.getuid()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root mounts the private areas that come and go (CI runs as root)")
+def test_the_sandbox_is_built_while_other_gradings_mount_and_unmount_their_private_areas(tmp_path):
+    """Concurrent gradings mount and unmount a tmpfs each; bubblewrap that binds the whole of `/`
+    takes those mounts in and fails when one goes meanwhile (seen: "Can't bind mount /oldroot/ on
+    /newroot/ ... No such file or directory", about 1 in 100 tries against six churning areas). The
+    check that the sandbox can be built binds only the system's folders, and so never fails."""
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            with private_area.private_area("grade-", 1024 * 1024):
+                pass
+
+    churners = [threading.Thread(target=churn) for _ in range(6)]
+    for thread in churners:
+        thread.start()
+    try:
+        failures = []
+        for _ in range(300):
+            try:
+                jail.check.__wrapped__()
+            except jail.Unavailable as exc:
+                failures.append(str(exc))
+    finally:
+        stop.set()
+        for thread in churners:
+            thread.join()
+    assert failures == [], failures[:3]
