@@ -4,6 +4,7 @@ that read stored results."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -71,29 +72,14 @@ CHECKOUT_BEFORE = pytest.StashKey[set]()
 TRAINING_FIXTURES = {"graded", "class_batch"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before -m deselects and before pytest-xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
     """`slow` on every test that needs a real training (a fixture that grades the examples) or is
-    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget; and an
-    xdist group on the tests that share a costly fixture, so that one worker makes it once."""
+    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("e2e_rare") or TRAINING_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
-        group = shared_fixture_group(item, fixtures)
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def shared_fixture_group(item, fixtures: set[str]) -> str | None:
-    """The session fixture that grades (by name) or the module whose module-scoped fixture the
-    test uses: tests in one group run on one worker (`--dist loadgroup`)."""
-    for name in sorted(TRAINING_FIXTURES & fixtures):
-        return name
-    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    if any(defs and defs[-1].scope == "module" for defs in definitions.values()):
-        return item.module.__name__
-    return None
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -154,19 +140,44 @@ def graded(tmp_path_factory):
     """The `good` and `crash` examples graded once on the tiny profile (real training), for the
     tests that re-score, serialise and render stored results, and read what the grading said.
     `good` is graded as the README's demo does it: --out relative to the current directory."""
-    root = tmp_path_factory.mktemp("graded")
-    folders, codes = Examples(), {}
-    patch = pytest.MonkeyPatch()
-    patch.chdir(root)
-    try:
-        for name in ("good", "crash"):
-            done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00")
-            assert (root / name / "scored.json").is_file(), f"grading {name} (exit {done.code}) wrote no scored.json"
-            folders[name], codes[name] = root / name, done.code
-    finally:
-        patch.undo()
+
+    def make(root: Path) -> dict:
+        codes = {}
+        patch = pytest.MonkeyPatch()
+        patch.chdir(root)
+        try:
+            for name in ("good", "crash"):
+                done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00")
+                assert (root / name / "scored.json").is_file(), f"grading {name} (exit {done.code}) wrote no scored.json"
+                codes[name] = done.code
+        finally:
+            patch.undo()
+        return codes
+
+    root, codes = made_once(tmp_path_factory, "graded", make)
+    folders = Examples({name: root / name for name in codes})
     folders.codes = codes
     return folders
+
+
+def made_once(tmp_path_factory, name: str, make) -> tuple[Path, object]:
+    """`make(folder)` run once per test run: under pytest-xdist the first worker to ask makes it
+    in the folder the workers share while the others wait, and all read the same folder.
+    Returns the folder and what `make` returned (kept as JSON for the other workers)."""
+    if not is_xdist_worker():
+        root = tmp_path_factory.mktemp(name)
+        return root, make(root)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent
+    root, answer = shared / name, shared / f"{name}.json"
+    with FileLock(shared / f"{name}.lock"):
+        if not answer.is_file():
+            if root.exists():  # a worker that failed while making it: nothing half-made is shared
+                shutil.rmtree(root)
+            root.mkdir()
+            answer.write_text(json.dumps(make(root)))
+    return root, json.loads(answer.read_text())
 
 
 # The class the batch, hostile-student and README tests read: the saboteur graded first (its daemon
@@ -204,19 +215,22 @@ def class_batch(tmp_path_factory, tiny_model_dir):
     from tests.commands.batch_helpers import adapter_saver, write_roster
     from tests.helpers import readme_commands, readme_environment, run_readme_line
 
-    root = tmp_path_factory.mktemp("instructor")
-    shutil.copytree(SUBMISSIONS / "hostile" / "saboteur", root / "mallory")
-    shutil.copytree(SUBMISSIONS / "good", root / "alice")
-    shutil.copytree(SUBMISSIONS / "crash", root / "bob")
-    adapter_saver(root, "grace")
-    write_roster(root / "roster.csv", CLASS_ROSTER)
-    statuses = []
-    for line in readme_commands("### Instructor"):
-        done = run_readme_line(line, root, readme_environment(), {"--profile roberta-large": "--profile tiny"})
-        statuses.append((line.split()[1], done.returncode))
-        assert done.returncode != 3, f"{line}\n{done.stdout}\n{done.stderr}"  # a grader error: nothing to share
-        if line.split()[1] == "batch":
-            (root / "after-batch").mkdir()
-            for name in ("summary.html", "gradebook.csv"):
-                shutil.copy2(root / "class" / name, root / "after-batch" / name)
-    return ClassBatch(root, statuses)
+    def make(root: Path) -> list:
+        shutil.copytree(SUBMISSIONS / "hostile" / "saboteur", root / "mallory")
+        shutil.copytree(SUBMISSIONS / "good", root / "alice")
+        shutil.copytree(SUBMISSIONS / "crash", root / "bob")
+        adapter_saver(root, "grace")
+        write_roster(root / "roster.csv", CLASS_ROSTER)
+        statuses = []
+        for line in readme_commands("### Instructor"):
+            done = run_readme_line(line, root, readme_environment(), {"--profile roberta-large": "--profile tiny"})
+            statuses.append((line.split()[1], done.returncode))
+            assert done.returncode != 3, f"{line}\n{done.stdout}\n{done.stderr}"  # a grader error: nothing to share
+            if line.split()[1] == "batch":
+                (root / "after-batch").mkdir()
+                for name in ("summary.html", "gradebook.csv"):
+                    shutil.copy2(root / "class" / name, root / "after-batch" / name)
+        return statuses
+
+    root, statuses = made_once(tmp_path_factory, "instructor", make)
+    return ClassBatch(root, [tuple(status) for status in statuses])

@@ -69,6 +69,7 @@ def test_student_copy_holds_no_test_label_and_honours_the_limit(tmp_path, mrpc_d
 
 def test_hub_source_fails_offline_with_a_way_out(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADER_CACHE", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # set in this process once a test has loaded MindNLP
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(CannotGrade, match="HF_DATASETS_OFFLINE is set.*pass --data DIR with a local copy"):
         data.locate("hub")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import re
+import sysconfig
 import tomllib
 
 from tests.helpers import ROOT
@@ -52,7 +53,8 @@ def test_the_grading_lock_holds_no_tool_of_the_grader_and_each_lock_extends_the_
 
 
 def test_this_checkouts_environment_is_what_the_dev_lock_pins():
-    installed = {canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    site = [sysconfig.get_paths()["purelib"]]  # the environment's own, not what a test put on sys.path
+    installed = {canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=site)}
     locked = pins("requirements-dev.lock")
     differ = {name: (version, installed.get(name)) for name, version in locked.items() if installed.get(name) != version}
     assert not differ, f"pinned vs installed: {differ} (run ./install.sh)"
