@@ -70,11 +70,20 @@ def with_deep_folders(folder: Path) -> str:
     return "folders nested more than 32 deep"
 
 
-@pytest.mark.parametrize("shape", [with_fifo, with_socket, with_device, with_deep_folders], ids=lambda f: f.__name__)
-def test_a_folder_of_a_shape_no_grader_should_copy_is_refused(tmp_path, shape):
+@pytest.fixture
+def hw(tmp_path):
+    """The homework folder, removed without recursion afterwards: pytest's own clean-up of old
+    temporary folders recurses, and fails on a tree 3,000 deep."""
     folder = tmp_path / "hw"
     folder.mkdir()
     (folder / "train.py").write_text(TRAIN)
+    yield folder
+    untrusted.remove_tree(folder)
+
+
+@pytest.mark.parametrize("shape", [with_fifo, with_socket, with_device, with_deep_folders], ids=lambda f: f.__name__)
+def test_a_folder_of_a_shape_no_grader_should_copy_is_refused(tmp_path, hw, shape):
+    folder = hw
     why = shape(folder)
     done = grade_child(folder, tmp_path / "out")
     assert done.code == 1 and done.statuses["run"] == FAILED
@@ -82,11 +91,9 @@ def test_a_folder_of_a_shape_no_grader_should_copy_is_refused(tmp_path, shape):
 
 
 @pytest.mark.parametrize("shape", [with_fifo, with_device, with_deep_folders], ids=lambda f: f.__name__)
-def test_the_workspace_copy_refuses_them_too(tmp_path, shape):
+def test_the_workspace_copy_refuses_them_too(tmp_path, hw, shape):
     """A zip or a clone reaches the copy without the folder check: the copy walks by itself."""
-    folder = tmp_path / "hw"
-    folder.mkdir()
-    (folder / "train.py").write_text(TRAIN)
+    folder = hw
     why = shape(folder)
     ws = workspace.prepare(folder, tmp_path / "work")
     assert ws.entry is None and ws.entry_problem.startswith("submission refused:") and why in ws.entry_problem

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from grader.course import profiles
 from grader.evidence import probe_record
 from grader.evidence.probe_record import MAX_MESSAGES
@@ -57,6 +59,7 @@ class BusyGrader(threading.Thread):
             sum(range(10_000))
 
 
+@pytest.mark.slow  # three runs of 60 processes each against a busy grader: about 45 s
 def test_short_lived_processes_leave_a_consistent_record(tmp_path):
     """60 Python processes in the sandbox, 30 at a time, each connecting, sending its first line
     and exiting at once, three runs in a row while the grader's process is busy: every line is
