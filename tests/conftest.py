@@ -75,11 +75,14 @@ TRAINING_FIXTURES = {"graded", "class_batch"}
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
     """`slow` on every test that needs a real training (a fixture that grades the examples) or is
-    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget."""
+    a rare end-to-end path, so that `-m "not slow"` neither trains nor waits out a budget; and the
+    rare end-to-end paths first, then the slow tests, so that with `-n` the longest modules (a
+    bundle installed, about six minutes) start at once instead of ending the run alone."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("e2e_rare") or TRAINING_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e_rare") else 1 if item.get_closest_marker("slow") else 2)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,9 +5,11 @@ environment, which install.sh builds from the dev lock, is exactly what the lock
 
 from __future__ import annotations
 
-import importlib.metadata
+import json
+import os
 import re
-import sysconfig
+import subprocess
+import sys
 import tomllib
 
 from tests.helpers import ROOT
@@ -53,8 +55,10 @@ def test_the_grading_lock_holds_no_tool_of_the_grader_and_each_lock_extends_the_
 
 
 def test_this_checkouts_environment_is_what_the_dev_lock_pins():
-    site = [sysconfig.get_paths()["purelib"]]  # the environment's own, not what a test put on sys.path
-    installed = {canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=site)}
+    # read by a fresh interpreter: once MindNLP is loaded, mindtorch makes importlib.metadata report a `torch`
+    listing = "import importlib.metadata as m, json; print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))"
+    done = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    installed = {canonical(name): version for name, version in json.loads(done.stdout)}
     locked = pins("requirements-dev.lock")
     differ = {name: (version, installed.get(name)) for name, version in locked.items() if installed.get(name) != version}
     assert not differ, f"pinned vs installed: {differ} (run ./install.sh)"
