@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -167,3 +168,10 @@ def run_survivors(isolation: dict) -> list[int]:
 # to the process's own address space; getrusage's ru_maxrss keeps the high-water mark of the process
 # it was forked from as well (a pytest that had imported MindSpore), across exec.
 PEAK_KB = "int(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')))"
+
+
+def as_from_a_terminal() -> None:
+    """preexec_fn for a child a test will stop with SIGINT, as Ctrl-C does: a process started in the
+    background of a non-interactive shell (a CI step, `cmd &`), or by a pytest-xdist worker,
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

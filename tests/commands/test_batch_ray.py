@@ -28,7 +28,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import ROOT, wait_for
+from tests.helpers import ROOT, as_from_a_terminal, wait_for
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 
@@ -157,7 +157,9 @@ def test_ctrl_c_ends_the_running_actors_gradings_and_the_batch_resumes(tmp_path,
     path = write_roster(tmp_path / "roster.csv", [("Long", "subs/long"), ("B", "subs/b")])
     out = tmp_path / "class"
     command = batch_command(path, out, "--executor", "ray", "--address", cluster, "--ray-resource", "NPU")
-    batch = subprocess.Popen(command, env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    batch = subprocess.Popen(
+        command, env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=as_from_a_terminal
+    )
     try:
         wait_for(lambda: (students(out).get("B") or {}).get("state") == "graded", 120, "B to be graded")
         assert _actor_grading("Long") is not None, "the long student's grading is not running"

@@ -18,7 +18,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import wait_for
+from tests.helpers import as_from_a_terminal, wait_for
 
 
 def test_kill_9_then_the_same_command_resumes(tmp_path):
@@ -78,7 +78,14 @@ def test_ctrl_c_stops_the_running_student_and_says_how_to_resume(tmp_path):
     submission(tmp_path / "subs", "slow", seconds=300, until_flag=True)
     roster = write_roster(tmp_path / "roster.csv", [("Slow", "subs/slow"), ("Next", "subs/slow")])
     out = tmp_path / "class"
-    batch = subprocess.Popen(batch_command(roster, out), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    batch = subprocess.Popen(
+        batch_command(roster, out),
+        env=batch_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_from_a_terminal,
+    )
     try:
         token = wait_for(lambda: (r := students(out).get("Slow", {})).get("state") == "running" and r["token"], 120, "the student to run")
         wait_for(lambda: len(carrying_any([token])) >= 2, 60, "the student's run to start")

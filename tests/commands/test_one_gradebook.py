@@ -33,7 +33,7 @@ from tests.commands.batch_helpers import (
     submission,
     write_roster,
 )
-from tests.helpers import wait_for
+from tests.helpers import as_from_a_terminal, wait_for
 
 HEADER = ("student", "submission", "student_id")
 
@@ -162,7 +162,9 @@ def test_rescore_waits_for_no_batch_it_refuses_while_one_grades_the_class(tmp_pa
     submission(tmp_path / "subs", "slow", seconds=120)
     path = write_roster(tmp_path / "roster.csv", [("Ada", "subs/ada", "s1"), ("Slow", "subs/slow", "s2")], HEADER)
     out = tmp_path / "class"
-    batch = subprocess.Popen(batch_command(path, out), env=batch_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    batch = subprocess.Popen(
+        batch_command(path, out), env=batch_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=as_from_a_terminal
+    )
     try:
         wait_for(lambda: students(out).get("Slow", {}).get("state") == "running", 120, "the batch to grade Slow")
         (tmp_path / "strict.yaml").write_text(STRICT)
@@ -181,7 +183,9 @@ def test_a_batch_killed_with_sigkill_leaves_no_grading_running_past_a_moment(tmp
     submission(tmp_path / "subs", "slow", seconds=120)
     path = write_roster(tmp_path / "roster.csv", [("Slow", "subs/slow")])
     out = tmp_path / "class"
-    batch = subprocess.Popen(batch_command(path, out), env=batch_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    batch = subprocess.Popen(
+        batch_command(path, out), env=batch_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=as_from_a_terminal
+    )
     try:
         row = wait_for(lambda: (r := students(out).get("Slow", {})).get("state") == "running" and r["token"] and r, 120, "Slow to run")
         printed = out / "Slow" / "evidence" / "logs" / "stdout.txt"

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from grader.run import private_area
+from tests.helpers import as_from_a_terminal
 
 HOLD = """
 import sys, time
@@ -23,7 +24,8 @@ with private_area("grade-", 1024 * 1024) as folder:
 
 
 def holder(tmp_path):
-    child = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    child = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, text=True, env=env, preexec_fn=as_from_a_terminal)
     return child, private_area.Path(child.stdout.readline().strip())
 
 
