@@ -20,7 +20,7 @@ os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 
 import pytest  # noqa: E402
 
-from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS, grade  # noqa: E402
+from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS, close_warm_evaluator, grade  # noqa: E402
 
 WATCHED = ("grader", "submissions", "reference", "rubrics", "templates")  # what the grader reads from the checkout
 
@@ -98,6 +98,7 @@ def grader_environment(tmp_path_factory):
     patch.setenv("GRADER_MRPC_DIR", str(MRPC_DIR))
     patch.setenv("GRADER_CACHE", str(cache))
     yield cache
+    close_warm_evaluator()
     patch.undo()
 
 
@@ -150,7 +151,7 @@ def graded(tmp_path_factory):
         patch.chdir(root)
         try:
             for name in ("good", "crash"):
-                done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00")
+                done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00", own_evaluator=True)
                 assert (root / name / "scored.json").is_file(), f"grading {name} (exit {done.code}) wrote no scored.json"
                 codes[name] = done.code
         finally:

@@ -48,9 +48,7 @@ def test_a_backtracking_regex_fails_its_student_and_the_next_is_evaluated_by_a_f
     (hostile / adapter.CONFIG).write_text(json.dumps(config | {"target_modules": BACKTRACKS}))
     slot = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), floor_seconds=FLOOR, factor=FACTOR)
     try:
-        started = time.monotonic()
         first = slot.evaluate(honest, timeout=300)  # the base is loaded and the deadline measured
-        took_first = time.monotonic() - started
         # a batch worker holds only the socket and the token, as `grade --evaluator SOCKET` does
         worker = Evaluator.connect(slot.address, slot.token)
         ev = Evidence("sub", "train.py", None, None, collect.OUTPUT_LABEL, adapter_dir=str(hostile))
@@ -65,11 +63,8 @@ def test_a_backtracking_regex_fails_its_student_and_the_next_is_evaluated_by_a_f
         # as the batch's slot does before its next student: a dead evaluator is replaced
         slot.close()
         slot = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), floor_seconds=FLOOR, factor=FACTOR)
-        started = time.monotonic()
         again = slot.evaluate(honest, timeout=300)
-        took_again = time.monotonic() - started
-        assert again.measured == first.measured
-        assert took_again < took_first + deadline, (took_first, took_again)
+        assert again.measured == first.measured and again.pid == slot.pid != first.pid  # the replacement measured it
         # the grading's view of the hostile adapter: the student's failure, the pattern named
         ev = Evidence("sub", "train.py", None, None, collect.OUTPUT_LABEL, adapter_dir=str(hostile))
         collect._evaluate(ev, hostile, small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), slot)

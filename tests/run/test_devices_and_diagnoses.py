@@ -39,7 +39,11 @@ def test_device_ids_select_the_card_through_visible_devices(tmp_path, monkeypatc
         devices.check(devices.parse("ascend", "5"))
     with pytest.raises(CannotGrade, match="unknown device 'tpu'"):
         devices.parse("tpu")
-    assert devices.environment(devices.parse("cpu"), tmp_path) == {"DEVICE_TARGET": "CPU", "CUDA_VISIBLE_DEVICES": "", "MS_DEV_LAUNCH_BLOCKING": "1"}
+    assert devices.environment(devices.parse("cpu"), tmp_path) == {
+        "DEVICE_TARGET": "CPU",
+        "CUDA_VISIBLE_DEVICES": "",
+        "MS_DEV_LAUNCH_BLOCKING": "1",
+    }
 
 
 def grade_code(tmp_path, code):
