@@ -96,9 +96,9 @@ def environment(device: Device, private: Path) -> dict[str, str]:
     env = {"DEVICE_TARGET": device.target}
     if device.kind == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
-        # MindSpore's asynchronous dispatch, on a CPU that also runs the kernels, spins threads
-        # that wait on each other: launched blocking, a tiny-profile training took 9.0 s instead
-        # of 19.9 s and the evaluation half the CPU time, with the same results.
+        # MindSpore's asynchronous launch, on a CPU that also runs the kernels, spins threads
+        # that wait on each other: launched blocking, the same results in half the CPU time
+        # (bench/cpu_launch.py, docs/benchmarks.md).
         env["MS_DEV_LAUNCH_BLOCKING"] = "1"
         return env
     env[VISIBLE[device.kind]] = ",".join(map(str, device.ids))  # ascending, no spaces (CANN parses it so)
