@@ -91,15 +91,9 @@ def grade(source, out: Path, *extra: str, profile: str = "tiny", own_evaluator: 
     if own_evaluator or profile != "tiny" or "--device" in extra:
         return Graded(cli.main(argv), Path(out))
     evaluator = warm_evaluator()
-    before = os.environ.get(TOKEN_ENV)
-    os.environ[TOKEN_ENV] = evaluator.token
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(TOKEN_ENV, evaluator.token)
         return Graded(cli.main([*argv, "--evaluator", str(evaluator.address)]), Path(out))
-    finally:
-        if before is None:
-            os.environ.pop(TOKEN_ENV, None)
-        else:
-            os.environ[TOKEN_ENV] = before
 
 
 _warm: list[Evaluator] = []  # this test process's evaluator for the tiny profile, started on first use
