@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -113,6 +114,18 @@ def warm_evaluator() -> Evaluator:
 def close_warm_evaluator() -> None:
     while _warm:
         _warm.pop().close()
+
+
+def venv_over_this_environment(folder: Path, *pth_lines: str, with_pip: bool = False) -> Path:
+    """A virtual environment at `folder` that sees this test environment's packages after its own
+    (a .pth file, whose `import` lines in `pth_lines` run at start-up; the editable checkout's
+    finder is not run from there, so the grader is not among them). Returns its site-packages."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", *([] if with_pip else ["--without-pip"]), str(folder)], check=True, capture_output=True, timeout=300
+    )
+    site = next((folder / "lib").glob("python3*/site-packages"))
+    (site / "test-environment.pth").write_text("\n".join([sysconfig.get_paths()["purelib"], *pth_lines]) + "\n")
+    return site
 
 
 def judged(folder: Path, tiny, seconds: float = 12.5):

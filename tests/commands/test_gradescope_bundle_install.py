@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 
 from grader.commands import own_wheel
 from tests.commands.bundle_helpers import bash, clean_env
-from tests.helpers import MRPC_DIR, SUBMISSIONS
+from tests.helpers import MRPC_DIR, SUBMISSIONS, venv_over_this_environment
 
 pytestmark = pytest.mark.e2e_rare
 
@@ -26,19 +24,12 @@ pytestmark = pytest.mark.e2e_rare
 @pytest.fixture(scope="module")
 def installed_grade(tmp_path_factory) -> Path:
     """`grade` of the grader pip-installed from its wheel into a virtual environment of its own.
-    Its other packages are this test environment's (a .pth file puts them after the venv's own
-    site-packages, where the editable checkout's finder is not run), so generating the bundle
-    does not cost a fourth 3.5-GB install: setup.sh below installs the stack as written."""
+    Its other packages are this test environment's, so generating the bundle does not cost a
+    fourth 3.5-GB install: setup.sh below installs the stack as written."""
     root = tmp_path_factory.mktemp("installed")
     wheel = own_wheel.build(root / "wheel")
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
-    site = Path(
-        subprocess.check_output(
-            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
-        ).strip()
-    )
-    (site / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    site = venv_over_this_environment(venv, with_pip=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)]
     done = subprocess.run(pip, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -83,9 +83,8 @@ def hw(tmp_path):
 
 @pytest.mark.parametrize("shape", [with_fifo, with_socket, with_device, with_deep_folders], ids=lambda f: f.__name__)
 def test_a_folder_of_a_shape_no_grader_should_copy_is_refused(tmp_path, hw, shape):
-    folder = hw
-    why = shape(folder)
-    done = grade_child(folder, tmp_path / "out")
+    why = shape(hw)
+    done = grade_child(hw, tmp_path / "out")
     assert done.code == 1 and done.statuses["run"] == FAILED
     assert done.messages["run"].startswith("submission refused:") and why in done.messages["run"]
 
@@ -93,9 +92,8 @@ def test_a_folder_of_a_shape_no_grader_should_copy_is_refused(tmp_path, hw, shap
 @pytest.mark.parametrize("shape", [with_fifo, with_device, with_deep_folders], ids=lambda f: f.__name__)
 def test_the_workspace_copy_refuses_them_too(tmp_path, hw, shape):
     """A zip or a clone reaches the copy without the folder check: the copy walks by itself."""
-    folder = hw
-    why = shape(folder)
-    ws = workspace.prepare(folder, tmp_path / "work")
+    why = shape(hw)
+    ws = workspace.prepare(hw, tmp_path / "work")
     assert ws.entry is None and ws.entry_problem.startswith("submission refused:") and why in ws.entry_problem
 
 

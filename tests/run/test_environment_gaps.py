@@ -3,7 +3,6 @@ not as the student's error; the grader's own environment carries what course not
 
 import subprocess
 import sys
-import sysconfig
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, writes
@@ -29,8 +28,7 @@ def interpreter_without(tmp_path, module: str) -> str:
     """A virtual environment that sees the grader's packages (a .pth file) except `module`, as a
     course image without it would be: importing it raises ModuleNotFoundError."""
     env = tmp_path / f"no-{module}"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
-    site = next((env / "lib").glob("python3*/site-packages"))
+    site = helpers.venv_over_this_environment(env, "import block_module")
     (site / "block_module.py").write_text(
         "import sys\n"
         "class Absent:\n"
@@ -39,7 +37,6 @@ def interpreter_without(tmp_path, module: str) -> str:
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Absent())\n"
     )
-    (site / "grader-stack.pth").write_text(f"{sysconfig.get_paths()['purelib']}\nimport block_module\n")
     return str(env / "bin" / "python")
 
 
