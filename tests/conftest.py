@@ -20,7 +20,7 @@ os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 
 import pytest  # noqa: E402
 
-from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS, close_warm_evaluator, grade  # noqa: E402
+from tests.helpers import MRPC_DIR, NO_MINDSPORE_EXIT, ROOT, SUBMISSIONS, close_warm_evaluator, grade_in_a_child  # noqa: E402
 
 WATCHED = ("grader", "submissions", "reference", "rubrics", "templates")  # what the grader reads from the checkout
 
@@ -143,19 +143,18 @@ class Examples(dict):
 def graded(tmp_path_factory):
     """The `good` and `crash` examples graded once on the tiny profile (real training), for the
     tests that re-score, serialise and render stored results, and read what the grading said.
-    `good` is graded as the README's demo does it: --out relative to the current directory."""
+    Each is graded as the README's demo does it, by a `grade` of its own with its own evaluator
+    and --out relative to the current directory, in a process that must not import MindSpore."""
 
     def make(root: Path) -> dict:
         codes = {}
-        patch = pytest.MonkeyPatch()
-        patch.chdir(root)
-        try:
-            for name in ("good", "crash"):
-                done = grade(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00", own_evaluator=True)
-                assert (root / name / "scored.json").is_file(), f"grading {name} (exit {done.code}) wrote no scored.json"
-                codes[name] = done.code
-        finally:
-            patch.undo()
+        for name in ("good", "crash"):
+            done = grade_in_a_child(SUBMISSIONS / name, Path(name), "--submitted-at", "2026-11-20T12:00:00+00:00", cwd=root)
+            assert done.returncode != NO_MINDSPORE_EXIT, done.stderr[-3000:]
+            assert (root / name / "scored.json").is_file(), (
+                f"grading {name} (exit {done.returncode}) wrote no scored.json:\n{done.stderr[-3000:]}"
+            )
+            codes[name] = done.returncode
         return codes
 
     root, codes = made_once(tmp_path_factory, "graded", make)

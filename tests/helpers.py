@@ -97,6 +97,32 @@ def grade(source, out: Path, *extra: str, profile: str = "tiny", own_evaluator: 
         return Graded(cli.main([*argv, "--evaluator", str(evaluator.address)]), Path(out))
 
 
+# `grade ARGS...` in a process of its own that exits with NO_MINDSPORE_EXIT when the MindSpore stack
+# was imported into it: a grading's MindSpore work belongs to the student's run and the evaluator.
+NO_MINDSPORE_EXIT = 97
+GRADE_WITHOUT_MINDSPORE = f"""import sys
+from grader import cli
+code = cli.main(sys.argv[1:])
+if {{'mindspore', 'mindnlp', 'torch'}} & set(sys.modules):
+    print('the grader process imported the MindSpore stack', file=sys.stderr)
+    sys.exit({NO_MINDSPORE_EXIT})
+sys.exit(code)
+"""
+
+
+def grade_in_a_child(source, out: Path, *extra: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`grade SOURCE --profile tiny --out OUT [extra...]` in a process of its own (GRADE_WITHOUT_MINDSPORE),
+    starting its own evaluator as a single `grade` does."""
+    return subprocess.run(
+        [sys.executable, "-c", GRADE_WITHOUT_MINDSPORE, str(source), "--profile", "tiny", "--out", str(out), *extra],
+        cwd=cwd,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
 _warm: list[Evaluator] = []  # this test process's evaluator for the tiny profile, started on first use
 
 

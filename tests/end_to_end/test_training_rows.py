@@ -4,14 +4,11 @@ instructor (hidden, 0 points) with its source; a solution that trains on train a
 
 import json
 
-import pytest
-
 from grader.checks.judgement import FAILED, PASSED
-from tests.helpers import SUBMISSIONS, grade
+from tests.helpers import SUBMISSIONS, Graded, grade
 
 
-@pytest.mark.slow
-def test_training_on_train_plus_validation_is_flagged_to_the_instructor_and_good_is_not(tmp_path):
+def test_training_on_train_plus_validation_is_flagged_to_the_instructor_and_good_is_not(tmp_path, graded):
     hostile = grade(SUBMISSIONS / "hostile" / "train-on-validation", tmp_path / "hostile", "--budget", "900")  # margin on a loaded machine
     rows = hostile.evidence["training_rows"]
     # tiny gives the run 128 training pairs; one epoch over them and MRPC's 408 validation pairs
@@ -28,7 +25,7 @@ def test_training_on_train_plus_validation_is_flagged_to_the_instructor_and_good
     scored = json.loads((hostile.out / "scored.json").read_text())
     assert any(c["check"] == "validation_not_trained" and c["status"] == FAILED for c in scored["criteria"])
 
-    good = grade(SUBMISSIONS / "good", tmp_path / "good", "--budget", "900")
+    good = Graded(graded.codes["good"], graded["good"])  # graded once for the session (conftest.py)
     assert good.statuses["validation_not_trained"] == PASSED, good.messages["validation_not_trained"]
     assert good.evidence["training_rows"]["validation_pairs"] == 0
     assert good.evidence["training_rows"]["train_rows"] == good.evidence["training_rows"]["rows_observed"] == 2 * 128

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 import grader
+from tests.commands.bundle_helpers import INSTALL_ENV
 from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS, readme_commands
 
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "requirements.lock", "grader", "reference", "rubrics", "templates")
@@ -43,7 +44,7 @@ def test_the_readme_install_line_gives_a_grade_that_works_from_any_folder(tmp_pa
     venv = tmp_path / "venv"
     install = readme_install_line()
     assert "--no-deps -r requirements.lock ." in install and "~/grader-env" in install
-    shell_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    shell_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))} | INSTALL_ENV
     done = run(["bash", "-euo", "pipefail", "-c", install.replace("~/grader-env", str(venv))], source, shell_env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     site = run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path, {})
