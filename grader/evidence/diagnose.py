@@ -60,6 +60,9 @@ CPU_COMPAT_USED = re.compile(re.escape(CPU_COMPAT_MARKER) + r" (.+?) supplied \(
 # run/error_text.py leaves out the separators and the C++ call stack of MindSpore's multi-line messages.
 EXCEPTION_LINE = re.compile(r"^(?:\w+\.)*\w*(?:Error|Exception|Interrupt|Exit)\b(?::\s*(.*))?$")
 MINDSPORE_LOG = re.compile(r"^\[(?:ERROR|CRITICAL)\] \S+?\(.*?\):\S+ \[[^\]]*\] \w+\] (.+)$")
+# What MindSpore's asynchronous launch queue puts before an operator's own message when it logs it;
+# which of its threads logs last depends on timing.
+ASYNC_QUEUE_PREFIX = re.compile(r"^(?:WorkerJoin failed|Check exception before process exit): ")
 # What course images (ModelArts MindSpore images, the course's own) carry beside MindSpore: a run that
 # lacks one of these lacks it because of the interpreter it was given, not because of the student's code.
 COURSE_IMAGE_MODULES = {
@@ -171,5 +174,5 @@ def headline(stderr: str) -> str:
                 return lines[i]
             body = next((line for line in lines[i + 1 :] if not SECTION_TITLE.match(line)), None)
             return f"{lines[i]} {body}" if body else lines[i]
-    logged = [m.group(1) for m in map(MINDSPORE_LOG.match, lines) if m]
+    logged = [ASYNC_QUEUE_PREFIX.sub("", m.group(1)) for m in map(MINDSPORE_LOG.match, lines) if m]
     return (logged or lines or ["(no error output)"])[-1]
