@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +87,6 @@ class RunOptions:
     self_check: bool = False  # nothing configured, a fallback profile: without bubblewrap, run with none and say so
 
 
-EVALUATOR_START_AFTER = 10.0  # seconds of run after which a grading's own evaluator loads beside it
 EVALUATOR_LOG = "evaluator.log"  # what the evaluator's libraries wrote, inside the evidence logs
 
 
@@ -113,10 +111,10 @@ def run_and_measure(
     evaluator: Evaluator | None = None,
 ) -> Findings:
     """Run the submission on a private copy and collect the facts; judges nothing. With no
-    `evaluator` given (a batch gives one per slot), the grading starts its own once the run has
-    lasted EVALUATOR_START_AFTER seconds, so that its loading overlaps the training, or once an
-    adapter is there to evaluate; a run that ends early without one never loads the base model
-    a second time. It is closed at the end."""
+    `evaluator` given (a batch gives one per slot), the grading has its own, started when needed
+    (Evaluator.start): once the run has lasted long enough for its loading to overlap the
+    training, or once an adapter is there to evaluate; a run that ends early without one never
+    loads the base model a second time. It is closed at the end."""
     evidence_dir = Path(evidence_dir).absolute()  # recorded paths must not depend on the current directory
     options, progress = options or RunOptions(), progress or Progress()
     progress.phase("model", f"{profile.name} base model")
@@ -128,7 +126,7 @@ def run_and_measure(
         isolation.require_labels_closed(mrpc_dir)
         isolation.require_model_open(model_dir)
     disk = environment.sandbox_for(profile, device).disk_bytes
-    own = _OwnEvaluator(lambda: Evaluator.start(profile, model_dir, mrpc_dir, device)) if evaluator is None else None
+    own = Evaluator.start(profile, model_dir, mrpc_dir, device, when_needed=True) if evaluator is None else None
     try:
         with private_area.private_area("grade-", disk) as private:
             ws, src = _intake(str(submission), private, options, progress)
@@ -160,7 +158,7 @@ def run_and_measure(
 
             def watch(elapsed: float, logs: Path, _probe: Path) -> bool:
                 if own is not None:
-                    own.start_after(elapsed)
+                    own.start_when_needed(elapsed)
                 return progress.running(elapsed, budget, logs) or False
 
             request.watch = watch
@@ -168,30 +166,13 @@ def run_and_measure(
             logs = collect.collect(ev, ws, execute.run(ws, request, private), evidence_dir)
             progress.phase("evaluate", "the grader's own evaluation of the saved adapter")
             if ev.adapter_dir and own:
-                evaluator = own.started()
+                evaluator = own  # starts now if the run was too short to have started it
             findings = collect.evaluate(ev, profile, model_dir, mrpc_dir, evidence_dir, device, logs, evaluator)
             ev.save(evidence_dir)
             return findings
     finally:
-        if own is not None and own.evaluator is not None:  # its library output is kept beside the run's logs
-            own.evaluator.close(keep_log=evidence_dir / LOGS_DIR / EVALUATOR_LOG if evidence_dir.is_dir() else None)
-
-
-class _OwnEvaluator:
-    """A grading's own evaluator, started at most once, when first needed."""
-
-    def __init__(self, start: Callable[[], Evaluator]):
-        self._start, self.evaluator = start, None
-
-    def started(self) -> Evaluator:
-        if self.evaluator is None:
-            self.evaluator = self._start()
-        return self.evaluator
-
-    def start_after(self, elapsed: float) -> None:
-        """Start it once the run has lasted EVALUATOR_START_AFTER seconds."""
-        if elapsed >= EVALUATOR_START_AFTER:
-            self.started()
+        if own is not None:  # its library output (once it started) is kept beside the run's logs
+            own.close(keep_log=evidence_dir / LOGS_DIR / EVALUATOR_LOG if evidence_dir.is_dir() else None)
 
 
 def score_and_write(result, out_dir: Path, rubric: Rubric, submitted_at: str | None, time_source: str) -> ScoredResult:

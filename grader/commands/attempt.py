@@ -10,6 +10,7 @@ whatever an interrupted attempt leaves is found and removed, now or by the next 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ from grader.run import devices, sandbox
 PARENT_VAR = "GRADER_WORKER_PARENT"  # the worker checks that the process that started it still lives
 STOPPED = "stopped before it finished"  # the problem of an attempt the batch was stopped during
 STOP_GRACE = 20.0  # seconds a worker gets to end the student's run and clean up when stopped
+POLL_SECONDS = 0.5  # how often a slot looks at its worker: stopped, ended, or in need of the slot's evaluator
 
 
 def grader_env() -> dict[str, str]:
@@ -89,11 +92,12 @@ class Outcome:
 def start_evaluator(job: Job, device: str | None) -> Evaluator | None:
     """A slot's long-lived evaluator: the base model, tokenizer and evaluation data loaded once (in
     a process of the grader's own, on the slot's device) for every student the slot grades, local
-    or on a Ray node. None when it cannot start: each worker then evaluates afresh, and says so."""
+    or on a Ray node, from the first attempt that needs it (grade_one starts it). None when it
+    cannot be made: each worker then evaluates afresh, and says so."""
     try:
         profile = profiles.load(job.profile, job.model_dir)
         device = devices.parse(device or profile.device)  # a default slot (no --jobs or --devices) has none: the profile's
-        return Evaluator.start(profile, profile.model_dir(), Path(job.mrpc), device)
+        return Evaluator.start(profile, profile.model_dir(), Path(job.mrpc), device, when_needed=True)
     except Exception:  # a fresh evaluation per student still grades correctly
         return None
 
@@ -127,13 +131,17 @@ def grade_one(
             )
         if started:
             started(worker.pid)
+        began = time.monotonic()
         while worker.poll() is None:
-            if stop is not None and stop.wait(0.5):
+            if evaluator is not None:  # the slot's evaluator loads once this attempt needs it
+                evaluator.start_when_needed(time.monotonic() - began)
+            if stop is not None and stop.wait(POLL_SECONDS):
                 stopped = True
                 _stop(worker)
                 break
             if stop is None:
-                worker.wait()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.wait(POLL_SECONDS)
     finally:
         stray = sandbox.end_attempt(token, grace=2.0)  # nothing of the attempt outlives it
         untrusted.remove_tree(work)  # a run's tree, however deep

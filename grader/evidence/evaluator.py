@@ -5,8 +5,11 @@ model and a device, ask it to evaluate adapters, close it.
     answer = evaluator.evaluate(adapter_dir)    # waits for the load the first time
     evaluator.close()
 
-A batch keeps one per slot; a single grading starts one before the student's run so the
-loading overlaps the training. The process is the grader's own, outside the student's sandbox,
+A batch keeps one per slot and a single grading one of its own, each started `when_needed`: its
+socket is made at once (a batch's workers are told it), and the process that loads the base model
+starts only once a student's run has lasted START_AFTER_SECONDS, so that the loading overlaps the
+training, or once an adapter is there to evaluate (a worker connects, or this handle evaluates).
+A slot whose runs end early without an adapter never loads the model. The process is the grader's own, outside the student's sandbox,
 with the device's environment (on an accelerator it holds the device it was given). If it is
 gone (killed, crashed, no answer in time), evaluate raises EvaluatorGone and the caller falls
 back to a fresh evaluation; an adapter that does not load is an AdapterFailed, and the evaluator
@@ -37,6 +40,7 @@ from grader.course.profiles import Profile
 from grader.run import devices, unix_socket
 
 SOCKET_NAME, LOG_NAME = "evaluator.sock", "evaluator.log"
+START_AFTER_SECONDS = 10.0  # seconds of a student's run after which an evaluator started when_needed loads beside it
 TOKEN_ENV = "GRADER_EVALUATOR_TOKEN"  # how a worker given `--evaluator SOCKET` learns the token
 
 
@@ -68,6 +72,8 @@ class Answer:
 class Evaluator:
     def __init__(self, address: Path, token: str, process: subprocess.Popen | None = None, folder: Path | None = None):
         self.address, self.token, self._process, self._folder = Path(address), token, process, folder
+        self._listener: socket.socket | None = None  # the bound socket, until the process that serves it starts
+        self._launch: tuple[list[str], dict, dict] | None = None  # (command, settings, environment) of that process
         self._connection: socket.socket | None = None
         self._reader = None
         self.gone: str | None = None  # why it can no longer answer
@@ -81,9 +87,11 @@ class Evaluator:
         device: devices.Device,
         floor_seconds: float | None = None,
         factor: float | None = None,
+        when_needed: bool = False,
     ) -> Evaluator:
         """One evaluation may take `factor` times the base model's own (timed at load), at least
-        `floor_seconds` (defaults: the server's FACTOR and FLOOR_SECONDS)."""
+        `floor_seconds` (defaults: the server's FACTOR and FLOOR_SECONDS). `when_needed`: the
+        process starts at start_when_needed() or this handle's first evaluate(), not now."""
         folder = Path(tempfile.mkdtemp(prefix="grade-evaluator-"))  # 0700: the socket, the log, device scratch
         token = secrets.token_hex(32)
         settings = {
@@ -99,19 +107,45 @@ class Evaluator:
             settings["floor_seconds"] = floor_seconds
         if factor is not None:
             settings["factor"] = factor
-        env = os.environ | devices.environment(device, folder / "device")
-        with open(folder / LOG_NAME, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "grader.evidence.evaluator_server", str(folder / SOCKET_NAME)],
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # a Ctrl-C meant for the grader reaches it through close()
-            )
-        process.stdin.write(json.dumps(settings).encode() + b"\n")
-        process.stdin.flush()  # kept open: the evaluator exits when it closes
-        return cls(folder / SOCKET_NAME, token, process, folder)
+        handle = cls(folder / SOCKET_NAME, token, None, folder)
+        handle._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix_socket.bind(handle._listener, handle.address)  # however long the temporary folder's path
+        os.chmod(handle.address, 0o600)
+        handle._listener.listen(8)  # a connection waits here until the process starts and accepts it
+        command = [sys.executable, "-m", "grader.evidence.evaluator_server", str(folder), str(handle._listener.fileno())]
+        handle._launch = (command, settings, os.environ | devices.environment(device, folder / "device"))
+        if not when_needed:
+            handle._spawn()
+        return handle
+
+    def start_when_needed(self, run_seconds: float) -> None:
+        """Start the process of an evaluator started when_needed, if a student's run has lasted
+        START_AFTER_SECONDS or someone (a batch's worker with an adapter) is waiting on its socket."""
+        if self._listener is not None and (run_seconds >= START_AFTER_SECONDS or select.select([self._listener], [], [], 0)[0]):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        """The process, serving the socket made at start (and whatever connection waits on it)."""
+        command, settings, env = self._launch
+        try:
+            with open(self._folder / LOG_NAME, "wb") as log:
+                self._process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    pass_fds=(self._listener.fileno(),),
+                    start_new_session=True,  # a Ctrl-C meant for the grader reaches it through close()
+                )
+        except OSError as exc:  # whoever asks next evaluates afresh, and says why
+            self.gone = f"it could not start: {exc}"
+            return
+        finally:
+            self._listener.close()  # the process holds it now; a connection waiting on it is refused if it did not start
+            self._listener = None
+        self._process.stdin.write(json.dumps(settings).encode() + b"\n")
+        self._process.stdin.flush()  # kept open: the evaluator exits when it closes
 
     @classmethod
     def connect(cls, address: Path, token: str | None = None) -> Evaluator:
@@ -131,6 +165,8 @@ class Evaluator:
         self, adapter_dir: Path, splits: tuple[str, ...] = ("validation", "test"), timeout: float = 600, logits: bool = False
     ) -> Answer:
         """Metrics of one adapter on the splits the evaluator holds (waits for its load the first time)."""
+        if self._listener is not None:  # started when_needed, and needed now
+            self._spawn()
         if self.gone:
             raise EvaluatorGone(self.gone)
         request = {"token": self.token, "adapter_dir": str(Path(adapter_dir).absolute()), "splits": list(splits), "logits": logits}
@@ -230,6 +266,9 @@ class Evaluator:
             self._reader.close()
             self._connection.close()
             self._connection = None
+        if self._listener is not None:  # never needed: nothing was started
+            self._listener.close()
+            self._listener = None
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.stdin.close()  # the evaluator's signal to exit

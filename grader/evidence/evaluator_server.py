@@ -1,11 +1,11 @@
 """The long-lived evaluator's process: the student-independent work once (MindNLP import, base
 model, tokenised validation and test data), then one adapter after another on request.
 
-    python -m grader.evidence.evaluator_server SOCKET_PATH   (its settings and token on stdin)
+    python -m grader.evidence.evaluator_server FOLDER FD   (its settings and token on stdin)
 
-SOCKET_PATH lies in a private folder of its own (Evaluator.start makes it), removed when it exits.
-
-It listens on a Unix socket before loading, so a request made while it loads waits for it. It
+FD is a Unix socket already listening, bound in FOLDER, a private folder of its own (Evaluator.start
+makes both), removed when it exits. It accepts before loading, so a request made while it loads,
+or before it started, waits for it. It
 answers only requests carrying the token it was given on stdin (never in its environment or on
 disk, where a student's process could read it), loads only safetensors adapters (never a
 pickle), and exits when its stdin closes, so it cannot outlive the grader that started it.
@@ -39,7 +39,6 @@ from pathlib import Path
 from grader.evidence import adapter_limits, evaluation
 from grader.evidence.adapter import CONFIG, WEIGHTS
 from grader.evidence.loaded_base import LoadedBase
-from grader.run import unix_socket
 
 FLOOR_SECONDS, FACTOR, GRACE_SECONDS = 60.0, 10.0, 30.0
 MAX_CONFIG_BYTES = 1024**2
@@ -125,13 +124,12 @@ def accept(listener: socket.socket, token: str, work: queue.Queue) -> None:
         threading.Thread(target=serve, args=(connection, token, work), daemon=True).start()
 
 
-def main(socket_path: str) -> None:
+def main(folder: str, listener_fd: str) -> None:
+    """Serve the listening socket the grader made (and passed as `listener_fd`) in `folder`,
+    which is removed when the grader closes this process's stdin."""
     settings = json.loads(sys.stdin.readline())
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    unix_socket.bind(listener, socket_path)  # however long the temporary folder's path
-    os.chmod(socket_path, 0o600)
-    listener.listen(8)
-    threading.Thread(target=_exit_when_stdin_closes, args=(Path(socket_path).parent,), daemon=True).start()
+    listener = socket.socket(fileno=int(listener_fd))
+    threading.Thread(target=_exit_when_stdin_closes, args=(Path(folder),), daemon=True).start()
     work: queue.Queue = queue.Queue()
     threading.Thread(target=accept, args=(listener, settings["token"], work), daemon=True).start()
     # It loads beside a student's timed run (and a batch's other slots train beside it): on a
@@ -159,4 +157,4 @@ def main(socket_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

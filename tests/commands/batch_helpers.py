@@ -8,6 +8,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from tests.helpers import ROOT, process_state
@@ -112,3 +114,27 @@ def carrying(*variables: str) -> list[int]:
 def carrying_any(tokens: list[str]) -> list[int]:
     """Live processes carrying one of the batch's attempt tokens in their environment."""
     return carrying(*(f"GRADER_ATTEMPT_TOKEN={t}" for t in tokens if t))
+
+
+class EvaluatorWatch(threading.Thread):
+    """Every evaluator process seen, polling /proc every 0.1 s until stop(), among the processes
+    whose environment holds `marker` (NAME=value, given to the batch that starts them)."""
+
+    def __init__(self, marker: str):
+        super().__init__(daemon=True)
+        self.marker, self.seen, self._done = marker, set(), threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            for pid in carrying(self.marker):
+                try:
+                    if b"grader.evidence.evaluator_server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        self.seen.add(pid)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+
+    def stop(self) -> set[int]:
+        self._done.set()
+        self.join()
+        return self.seen

@@ -14,6 +14,7 @@ from grader.commands import roster, slots
 from grader.errors import CannotGrade
 from tests import helpers
 from tests.commands.batch_helpers import (
+    EvaluatorWatch,
     attempts,
     batch_command,
     batch_env,
@@ -108,8 +109,15 @@ def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
         ("student", "submission", "id"),
     )
     out = tmp_path / "class"
+    marker = f"GRADER_TEST_BATCH={tmp_path}"
+    watch = EvaluatorWatch(marker)
+    watch.start()
     batch = subprocess.Popen(
-        batch_command(path, out, "--jobs", "2"), env=batch_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        batch_command(path, out, "--jobs", "2"),
+        env=batch_env() | dict([marker.split("=", 1)]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         # both gradings in the gradebook as running at one moment: the two slots grade at once, however loaded the machine
@@ -123,6 +131,7 @@ def test_two_slots_grade_at_once_and_the_gradebook_has_every_student(tmp_path):
         batch.kill()
     done = subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr)
     assert both and done.returncode == 1, done.stdout + done.stderr  # graded, not passed
+    assert watch.stop() == set(), "a slot loaded the base model for runs that were short and saved no adapter"
     assert {students(out)[n]["slot"] for n in ("A", "B")} == {"cpu-1", "cpu-2"}
     for name in ("A", "B"):  # each run's root held its own slot's copy only, and nothing of the class's results
         isolation = json.loads((out / name / "evidence" / "evidence.json").read_text())["run"]["isolation"]

@@ -12,13 +12,14 @@ import pickle
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from grader.evidence import adapter, collect, evaluation
-from grader.evidence.evaluator import TOKEN_ENV, AdapterFailed, Evaluator, EvaluatorGone
+from grader.evidence.evaluator import START_AFTER_SECONDS, TOKEN_ENV, AdapterFailed, Evaluator, EvaluatorGone
 from grader.evidence.record import Evidence
 from grader.run import devices
 from tests.helpers import ROOT, alive, wait_for
@@ -113,6 +114,36 @@ def test_adapters_through_one_evaluator_give_what_each_gives_alone(small_profile
     # the adapters really answer differently, so a head or vector left behind by one would show in the next
     for first, second in itertools.combinations(sorted(alone), 2):
         assert np.abs(alone[first] - alone[second]).max() > 0.1, (first, second)
+
+
+@pytest.mark.slow
+def test_an_evaluator_started_when_needed_loads_for_a_waiting_worker_or_a_lasting_run_only(
+    small_profile, tiny_model_dir, mrpc_dir, adapters, monkeypatch
+):
+    """A slot's evaluator (or a single grading's own) makes its socket at once and starts the
+    process that loads the base model only when an attempt needs it."""
+    cpu = devices.parse("cpu")
+    unused = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, cpu, when_needed=True)
+    unused.start_when_needed(START_AFTER_SECONDS - 1)  # a short run, and nobody waiting on the socket
+    assert unused.pid is None and unused.alive() and unused.address.is_socket()
+    unused.close()
+    assert not unused.address.parent.exists()
+
+    lasting = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, cpu, when_needed=True)
+    lasting.start_when_needed(START_AFTER_SECONDS)  # a run that lasts: the load overlaps it
+    assert lasting.pid is not None and alive(lasting.pid)
+    lasting.close()
+
+    slot = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, cpu, when_needed=True)
+    monkeypatch.setenv(TOKEN_ENV, slot.token)
+    try:
+        with ThreadPoolExecutor(1) as pool:  # a batch's worker with an adapter, after a short run
+            waiting = pool.submit(lambda: Evaluator.connect(slot.address).evaluate(adapters["trained-like"], splits=("test",), timeout=300))
+            started = wait_for(lambda: slot.start_when_needed(0.0) or slot.pid, 60, "the waiting worker to start the evaluator")
+            answer = waiting.result(timeout=300)
+        assert answer.pid == started and answer.measured["test"]["examples"] == TEST_PAIRS
+    finally:
+        slot.close()
 
 
 @pytest.mark.slow
