@@ -15,7 +15,8 @@ gone (killed, crashed, no answer in time), evaluate raises EvaluatorGone and the
 back to a fresh evaluation; an adapter that does not load is an AdapterFailed, and the evaluator
 stays usable. An adapter whose evaluation runs past the evaluator's deadline (its config made
 PEFT run for ever) is an EvaluationTimedOut: the evaluator is killed on the spot, by whichever
-handle was waiting (a batch worker knows it by its socket's peer), and the slot that owns it
+handle was waiting (a batch worker by the pid the evaluator gave as it began: the socket's peer
+credentials name whoever called listen(), the grader that made the socket), and the slot that owns it
 starts a fresh one for its next student (see alive()).
 """
 
@@ -28,7 +29,6 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -76,6 +76,7 @@ class Evaluator:
         self._launch: tuple[list[str], dict, dict] | None = None  # (command, settings, environment) of that process
         self._connection: socket.socket | None = None
         self._reader = None
+        self._server_pid: int | None = None  # the process that began this handle's request
         self.gone: str | None = None  # why it can no longer answer
 
     @classmethod
@@ -177,7 +178,7 @@ class Evaluator:
             line = self._reader.readline()  # "started": waits for the load and any request ahead
             started = json.loads(line) if line else {}
             if started.get("started"):
-                deadline = float(started["deadline_s"])
+                deadline, self._server_pid = float(started["deadline_s"]), int(started["pid"])
                 connection.settimeout(deadline)
                 try:
                     line = self._reader.readline()
@@ -220,10 +221,9 @@ class Evaluator:
         if self._process is not None:
             self._process.kill()
             self._process.wait()
-        elif self._connection is not None:
-            pid = struct.unpack("3i", self._connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))[0]
+        elif self._server_pid is not None:
             try:
-                handle = os.pidfd_open(pid)  # the process holding the other end: it is alive, stuck
+                handle = os.pidfd_open(self._server_pid)  # the process serving this request: it is alive, stuck
             except OSError:
                 handle = None
             if handle is not None:

@@ -145,7 +145,7 @@ def main(folder: str, listener_fd: str) -> None:
     print(f"evaluator ready: pid {os.getpid()}, splits {', '.join(splits)}, {deadline:.0f} s per adapter", file=sys.stderr, flush=True)
     while True:
         request, writer, done = work.get()
-        _send(writer, {"started": True, "deadline_s": deadline})
+        _send(writer, {"started": True, "deadline_s": deadline, "pid": os.getpid()})  # who to stop at the deadline
         signal.setitimer(signal.ITIMER_REAL, deadline + GRACE_SECONDS)
         try:
             reply = answer(base, unavailable, request)

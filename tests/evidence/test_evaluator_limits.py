@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 
 import pytest
 
 from grader.evidence import adapter, adapter_limits, collect
-from grader.evidence.evaluator import EvaluationTimedOut, Evaluator
+from grader.evidence.evaluator import Evaluator
 from grader.evidence.record import Evidence
 from grader.run import devices
 from tests.evidence.test_evaluator import TEST_PAIRS, _save_adapter
@@ -49,14 +50,17 @@ def test_a_backtracking_regex_fails_its_student_and_the_next_is_evaluated_by_a_f
     slot = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), floor_seconds=FLOOR, factor=FACTOR)
     try:
         first = slot.evaluate(honest, timeout=300)  # the base is loaded and the deadline measured
-        # a batch worker holds only the socket and the token, as `grade --evaluator SOCKET` does
+        # a batch worker holds only the socket and the token, as `grade --evaluator SOCKET` does;
+        # the grading's view of the hostile adapter: the student's failure, the pattern named
         worker = Evaluator.connect(slot.address, slot.token)
         ev = Evidence("sub", "train.py", None, None, collect.OUTPUT_LABEL, adapter_dir=str(hostile))
         started = time.monotonic()
-        with pytest.raises(EvaluationTimedOut) as stopped:
-            worker.evaluate(hostile, timeout=300)
+        collect._evaluate(ev, hostile, small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), worker)
         took_hostile = time.monotonic() - started
-        deadline = stopped.value.deadline
+        assert ev.evaluation is None and ev.evaluation_error.startswith("the adapter's config made evaluation exceed "), ev
+        assert f"target_modules {BACKTRACKS!r} is a regular expression PEFT matches" in ev.evaluation_error
+        assert ev.evaluated_by == "the grader's evaluator, stopped at its deadline and replaced for the next student"
+        deadline = float(re.search(r"exceed (\d+) s", ev.evaluation_error).group(1))
         assert FLOOR <= deadline <= small_profile.budget_seconds
         assert took_hostile < deadline + 30, f"the worker waited {took_hostile:.0f} s for a {deadline:.0f} s deadline"
         assert not slot.alive(), "the stuck evaluator was not killed"
@@ -65,11 +69,5 @@ def test_a_backtracking_regex_fails_its_student_and_the_next_is_evaluated_by_a_f
         slot = Evaluator.start(small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), floor_seconds=FLOOR, factor=FACTOR)
         again = slot.evaluate(honest, timeout=300)
         assert again.measured == first.measured and again.pid == slot.pid != first.pid  # the replacement measured it
-        # the grading's view of the hostile adapter: the student's failure, the pattern named
-        ev = Evidence("sub", "train.py", None, None, collect.OUTPUT_LABEL, adapter_dir=str(hostile))
-        collect._evaluate(ev, hostile, small_profile, tiny_model_dir, mrpc_dir, devices.parse("cpu"), slot)
-        assert ev.evaluation is None and ev.evaluation_error.startswith("the adapter's config made evaluation exceed ")
-        assert f"target_modules {BACKTRACKS!r} is a regular expression PEFT matches" in ev.evaluation_error
-        assert not slot.alive()
     finally:
         slot.close()
