@@ -17,7 +17,6 @@ from grader.outputs import gradescope, report
 from grader.run.runner import RunRecord
 from grader.scoring import rubric
 from grader.scoring.score import score
-from tests.helpers import SUBMISSIONS
 
 
 def evidence(tmp_path, evaluation=None, error=None, exit_code=0, timed_out=False):
@@ -131,8 +130,11 @@ def test_an_error_of_the_grader_exits_3_and_results_json_says_not_graded(tmp_pat
         raise RuntimeError("evaluation process vanished")
 
     monkeypatch.setattr(collect, "evaluate", broken)  # a fault inside the grader, after the student's run
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "train.py").write_text("print('a run that ends at once')\n")
     out = tmp_path / "out"
-    assert cli.main([str(SUBMISSIONS / "crash"), "--profile", "tiny", "--out", str(out)]) == 3
+    assert cli.main([str(student), "--profile", "tiny", "--out", str(out)]) == 3
     results = json.loads((out / "results.json").read_text())
     assert results["extra_data"]["gradable"] is False and "RuntimeError: evaluation process vanished" in results["output"]
     assert "error of its own, not of the submission" in results["output"]

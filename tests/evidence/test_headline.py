@@ -1,6 +1,7 @@
 """The `run` check's one line on why a run failed, from real MindSpore errors: their messages end
 in a C++ call stack, and some are only logged, with no Python exception at all."""
 
+import os
 import subprocess
 import sys
 
@@ -25,7 +26,9 @@ REAL_ERRORS = {
 def test_real_mindspore_errors_are_headlined_by_their_message_not_the_cpp_stack(case):
     statement, expected = REAL_ERRORS[case]
     code = f"import mindspore as ms, numpy as np\nfrom mindspore import ops\n{statement}\n"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # launched asynchronously, MindSpore's default (and on accelerators): an operator's error is then only logged
+    env = {k: v for k, v in os.environ.items() if k != "MS_DEV_LAUNCH_BLOCKING"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert "- C++ Call Stack:" in done.stderr  # the shape of message this is about
     line = headline(done.stderr)
     assert line.startswith(expected), line
