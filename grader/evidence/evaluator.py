@@ -8,16 +8,16 @@ model and a device, ask it to evaluate adapters, close it.
 A batch keeps one per slot and a single grading one of its own, each started `when_needed`: its
 socket is made at once (a batch's workers are told it), and the process that loads the base model
 starts only once a student's run has lasted START_AFTER_SECONDS, so that the loading overlaps the
-training, or once an adapter is there to evaluate (a worker connects, or this handle evaluates).
-A slot whose runs end early without an adapter never loads the model. The process is the grader's own, outside the student's sandbox,
-with the device's environment (on an accelerator it holds the device it was given). If it is
-gone (killed, crashed, no answer in time), evaluate raises EvaluatorGone and the caller falls
-back to a fresh evaluation; an adapter that does not load is an AdapterFailed, and the evaluator
-stays usable. An adapter whose evaluation runs past the evaluator's deadline (its config made
-PEFT run for ever) is an EvaluationTimedOut: the evaluator is killed on the spot, by whichever
-handle was waiting (a batch worker by the pid the evaluator gave as it began: the socket's peer
-credentials name whoever called listen(), the grader that made the socket), and the slot that owns it
-starts a fresh one for its next student (see alive()).
+training, or once an adapter is there to evaluate (a worker connects, or this handle evaluates):
+a slot whose runs end early without an adapter never loads the model. The process is the
+grader's own, outside the student's sandbox, with the device's environment (on an accelerator
+it holds the device it was given). If it is gone (killed, crashed, no answer in time), evaluate
+raises EvaluatorGone and the caller falls back to a fresh evaluation; an adapter that does not
+load is an AdapterFailed, and the evaluator stays usable. An adapter whose evaluation runs past
+the evaluator's deadline (its config made PEFT run for ever) is an EvaluationTimedOut: the
+evaluator is killed on the spot by whichever handle was waiting (a batch worker knows it by the
+pid it gave as it began the request; the socket's peer credentials would name the grader, which
+called listen()), and the slot that owns it starts a fresh one for its next student (see alive()).
 """
 
 from __future__ import annotations

@@ -3,17 +3,18 @@ model, tokenised validation and test data), then one adapter after another on re
 
     python -m grader.evidence.evaluator_server FOLDER FD   (its settings and token on stdin)
 
-FD is a Unix socket already listening, bound in FOLDER, a private folder of its own (Evaluator.start
-makes both), removed when it exits. It accepts before loading, so a request made while it loads,
-or before it started, waits for it. It
-answers only requests carrying the token it was given on stdin (never in its environment or on
-disk, where a student's process could read it), loads only safetensors adapters (never a
-pickle), and exits when its stdin closes, so it cannot outlive the grader that started it.
-Each request is one JSON line: {"token", "adapter_dir", "splits", "logits"}; the evaluator
-answers {"started": true, "deadline_s"} as it begins (so the client can tell waiting for the load
-from evaluating), then one JSON line: {"ok": true, "measured", "unavailable", "pid", "reloads"[,
-"logits"]} or {"ok": false, "error"}. A failure while evaluating one adapter is that adapter's
-answer; the base is restored and the next request is served as if it were the first.
+FD is a Unix socket already listening, bound in FOLDER, a private folder of its own
+(Evaluator.start makes both), removed when it exits. It accepts before loading, so a request made
+while it loads, or before it started, waits for it. It answers only requests carrying the token
+it was given on stdin (never in its environment or on disk, where a student's process could read
+it), loads only safetensors adapters (never a pickle), and exits when its stdin closes, so it
+cannot outlive the grader that started it. Each request is one JSON line: {"token",
+"adapter_dir", "splits", "logits"}; the evaluator answers {"started": true, "deadline_s", "pid"}
+as it begins (so the client can tell waiting for the load from evaluating, and knows which
+process to stop at the deadline), then one JSON line: {"ok": true, "measured", "unavailable",
+"pid", "reloads"[, "logits"]} or {"ok": false, "error"}. A failure while evaluating one adapter
+is that adapter's answer; the base is restored and the next request is served as if it were the
+first.
 
 One evaluation may take `deadline_s`: at least FLOOR_SECONDS, else FACTOR times what evaluating
 the base model alone took at load. A student's adapter config can make PEFT run for ever (a
