@@ -119,6 +119,7 @@ def run_case(case: str, tmp_path: Path, targets: dict, expect: dict, python: str
         processes=expect.get("processes", 64),
         disk_gb=expect.get("disk_mb", 64) / 1024,
         file_gb=expect.get("disk_mb", 64) / 1024,
+        memory_gb=expect.get("memory_gb", profile.sandbox.memory_gb),
     )
     profile = dataclasses.replace(profile, sandbox=limits)
     evidence = tmp_path / "evidence"
