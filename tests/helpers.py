@@ -82,14 +82,14 @@ class Graded:
         return (self.out / "report.html").read_text()
 
 
-def grade(source, out: Path, *extra: str, profile: str = "tiny", own_evaluator: bool = False) -> Graded:
+def grade(source, out: Path, *extra: str, profile: str = "tiny") -> Graded:
     """`grade SOURCE --profile tiny --out OUT [extra...]`. On the tiny profile on the CPU the
     grading measures through this test process's warm evaluator, as a batch's worker measures
     through its slot's (the hidden `--evaluator SOCKET`): each grading would otherwise spend
-    about 7 s of CPU loading MindNLP and the base model again. `own_evaluator` grades as a
+    about 7 s of CPU loading MindNLP and the base model again. grade_in_a_child grades as a
     single `grade` does, starting an evaluator of its own."""
     argv = [str(source), "--profile", profile, "--out", str(out), *extra]
-    if own_evaluator or profile != "tiny" or "--device" in extra:
+    if profile != "tiny" or "--device" in extra:
         return Graded(cli.main(argv), Path(out))
     evaluator = warm_evaluator()
     with pytest.MonkeyPatch.context() as patch:
