@@ -70,8 +70,9 @@ class Answer:
 
 
 class Evaluator:
-    def __init__(self, address: Path, token: str, process: subprocess.Popen | None = None, folder: Path | None = None):
-        self.address, self.token, self._process, self._folder = Path(address), token, process, folder
+    def __init__(self, address: Path, token: str, folder: Path | None = None):
+        self.address, self.token, self._folder = Path(address), token, folder
+        self._process: subprocess.Popen | None = None  # the evaluator, once this handle started it
         self._listener: socket.socket | None = None  # the bound socket, until the process that serves it starts
         self._launch: tuple[list[str], dict, dict] | None = None  # (command, settings, environment) of that process
         self._connection: socket.socket | None = None
@@ -108,7 +109,7 @@ class Evaluator:
             settings["floor_seconds"] = floor_seconds
         if factor is not None:
             settings["factor"] = factor
-        handle = cls(folder / SOCKET_NAME, token, None, folder)
+        handle = cls(folder / SOCKET_NAME, token, folder)
         handle._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         unix_socket.bind(handle._listener, handle.address)  # however long the temporary folder's path
         os.chmod(handle.address, 0o600)

@@ -1,8 +1,9 @@
-"""What the course-bundle install tests share: a shell as a runner or Gradescope's image build
-runs one, with nothing of this checkout's grader in its environment."""
+"""What the course-bundle tests share: a shell as a runner or Gradescope's image build runs one,
+with nothing of this checkout's grader in its environment, and Gradescope's submission time."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -33,3 +34,17 @@ def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPro
         text=True,
         timeout=INSTALL_SECONDS,
     )
+
+
+SUBMITTED_AT = "2026-11-20T14:22:32.365935-07:00"  # Gradescope's submission time in the runs below
+
+
+def gradescope_submission(root: Path) -> None:
+    """The submission_metadata.json Gradescope puts in /autograder, submitted at SUBMITTED_AT."""
+    (root / "submission_metadata.json").write_text(json.dumps({"created_at": SUBMITTED_AT, "users": []}))
+
+
+def late_by_submission_time(root: Path) -> bool:
+    """Whether the grading's lateness was judged by SUBMITTED_AT (grade-results/scored.json)."""
+    late = json.loads((root / "grade-results" / "scored.json").read_text())["late"]
+    return SUBMITTED_AT[:19] in json.dumps(late)

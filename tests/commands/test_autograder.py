@@ -23,6 +23,7 @@ from dockerfile_parse import DockerfileParser
 from grader import cli
 from grader.outputs import classroom
 from grader.scoring import rubric
+from tests.commands.bundle_helpers import gradescope_submission, late_by_submission_time
 from tests.helpers import MRPC_DIR, ROOT, SUBMISSIONS
 from tests.install.test_pip_install import SOURCES  # what `pip install .` needs, as the install test copies it
 from tests.outputs.classroom_reporter import decode_output, read
@@ -50,7 +51,7 @@ def autograder_root(tmp_path, submission):
         bundle.extractall(root / "source")
     shutil.copy2(made / "run_autograder", root / "run_autograder")
     shutil.copytree(submission, root / "submission")
-    (root / "submission_metadata.json").write_text(json.dumps({"created_at": "2026-11-20T14:22:32.365935-07:00", "users": []}))
+    gradescope_submission(root)
     return root
 
 
@@ -69,7 +70,7 @@ def test_gradescope_run_autograder_grades_a_crashing_submission(tmp_path, tiny_m
     jsonschema.validate(results, GRADESCOPE)
     assert done.returncode == 0, done.stderr[-3000:]
     assert results["max_score"] == 75 and results["score"] < 75
-    assert "2026-11-20T14:22:32" in json.dumps(json.loads((root / "grade-results" / "scored.json").read_text())["late"])
+    assert late_by_submission_time(root)
 
 
 def test_gradescope_run_autograder_says_not_graded_when_the_grader_stops(tmp_path):

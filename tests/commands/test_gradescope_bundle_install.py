@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 
 from grader.commands import own_wheel
-from tests.commands.bundle_helpers import bash, clean_env
+from tests.commands.bundle_helpers import bash, clean_env, gradescope_submission, late_by_submission_time
 from tests.helpers import MRPC_DIR, SUBMISSIONS, venv_over_this_environment
 from tests.outputs.test_outputs import GRADESCOPE
 
@@ -65,7 +65,7 @@ def test_gradescope_bundle_from_an_installed_grader_sets_up_and_grades(installed
     assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-3000:]
     shutil.copyfile(root / "source" / "run_autograder", root / "run_autograder")
     shutil.copytree(SUBMISSIONS / "good", root / "submission")
-    (root / "submission_metadata.json").write_text(json.dumps({"created_at": "2026-11-20T14:22:32.365935-07:00", "users": []}))
+    gradescope_submission(root)
     graded = bash(f"bash {root / 'run_autograder'}", root, env)
     assert graded.returncode == 0, graded.stderr[-3000:]
     results = json.loads((root / "results" / "results.json").read_text())
@@ -73,4 +73,4 @@ def test_gradescope_bundle_from_an_installed_grader_sets_up_and_grades(installed
     assert (results["score"], results["max_score"], results.get("extra_data", {}).get("gradable", True)) == (75, 75, True), results[
         "output"
     ][:2000]
-    assert "2026-11-20T14:22:32" in json.dumps(json.loads((root / "grade-results" / "scored.json").read_text())["late"])
+    assert late_by_submission_time(root)
