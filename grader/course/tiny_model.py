@@ -7,6 +7,7 @@ do not depend on MindSpore's random number stream.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -98,19 +99,20 @@ def build(profile: Profile, out: Path, mrpc_dir: Path) -> Path:
 
 def ensure_tiny_model(profile: Profile, mrpc_dir: Path) -> Path:
     """Return the cached model directory, building it atomically on first use (the tokenizer
-    is trained on `mrpc_dir`'s training text)."""
+    is trained on `mrpc_dir`'s training text). Processes that need it at once (a batch's prepare
+    step, a `grade` beside it) wait on a lock for the one that builds instead of each building it."""
     target = profile.model_dir()
     if (target / MANIFEST).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{profile.name}-", dir=target.parent))
-    try:
-        build(profile, staging / "model", mrpc_dir)
+    with open(target.parent / f".{profile.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
+        if (target / MANIFEST).is_file():  # built while this process waited
+            return target
+        staging = Path(tempfile.mkdtemp(prefix=f".{profile.name}-", dir=target.parent))
         try:
+            build(profile, staging / "model", mrpc_dir)
             os.replace(staging / "model", target)
-        except OSError:  # another process finished first
-            if not (target / MANIFEST).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -1,7 +1,14 @@
+import fcntl
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from grader.course import tiny_model
 from grader.course.profiles import load
+from tests import helpers
 
 
 def test_tiny_model_is_reproducible_bit_for_bit(tiny_model_dir, mrpc_dir, tmp_path, monkeypatch):
@@ -12,6 +19,33 @@ def test_tiny_model_is_reproducible_bit_for_bit(tiny_model_dir, mrpc_dir, tmp_pa
     second = {p.name: p.read_bytes() for p in again.iterdir()}
     assert first.keys() == second.keys() >= {"config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"}
     assert first == second
+
+
+def test_a_process_that_needs_the_model_while_another_builds_it_waits_and_uses_that_one(tiny_model_dir, mrpc_dir, tmp_path):
+    """A batch's prepare step and a `grade` beside it on a fresh cache: the second waits on the
+    build lock and takes the finished model instead of building its own."""
+    target = tmp_path / "models" / "tiny"
+    target.parent.mkdir(parents=True)
+    code = "import sys; from pathlib import Path; from grader.course import profiles, tiny_model; "
+    code += "print(tiny_model.ensure_tiny_model(profiles.load('tiny'), Path(sys.argv[1])))"
+    env = os.environ | {"PYTHONPATH": str(helpers.ROOT), "GRADER_CACHE": str(tmp_path)}
+    with open(target.parent / ".tiny.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # this test is the process building it
+        waiting = subprocess.Popen([sys.executable, "-c", code, str(mrpc_dir)], env=env, stdout=subprocess.PIPE, text=True)
+        # /proc/locks lists a process blocked on a lock as "-> FLOCK ... <pid> ..."
+        blocked = f" {waiting.pid} "
+        helpers.wait_for(
+            lambda: any(
+                line.split(":", 1)[1].startswith(" -> FLOCK") and blocked in line for line in Path("/proc/locks").read_text().splitlines()
+            ),
+            120,
+            "the second process to wait on the build lock",
+        )
+        shutil.copytree(tiny_model_dir, target)
+        (target / "built-by-the-other-process").touch()  # no build makes this file
+    assert waiting.communicate(timeout=120)[0].strip() == str(target) and waiting.returncode == 0
+    assert sorted(p.name for p in target.parent.iterdir()) == [".tiny.lock", "tiny"]  # nothing staged, nothing built
+    assert (target / "built-by-the-other-process").is_file()
 
 
 def test_tiny_model_loads_with_its_tokenizer(tiny_model_dir, tiny_profile):
