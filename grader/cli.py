@@ -134,7 +134,7 @@ def _batch(args) -> int:
     else:
         plan = slots.plan(args.devices, args.jobs, args.device)  # every device checked before anyone is graded
     if profile.source == "generated":  # built once, before the slots start, not by every slot at once
-        batch_command.prepare_model(profile.name, Path(mrpc), args.model_dir)
+        batch_command.prepare_model(profile, Path(mrpc), args.model_dir)
     elif args.executor == "local":
         model_files.ensure(profile, mrpc)  # the model folder is checked before anyone is graded
     python = str(Path(args.python).absolute()) if args.python and "/" in args.python else args.python

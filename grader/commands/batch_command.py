@@ -17,19 +17,23 @@ from grader.commands.batch_progress import Display
 from grader.commands.batch_run import Interrupted, run_local
 from grader.commands.ray_executor import run_ray
 from grader.commands.slots import Slot
+from grader.course import tiny_model
+from grader.course.profiles import Profile
 from grader.errors import CannotGrade
 from grader.scoring.rubric import Rubric
 
 
-def prepare_model(profile: str, mrpc: Path, model_dir: str | None) -> None:
+def prepare_model(profile: Profile, mrpc: Path, model_dir: str | None) -> None:
     """Build a generated profile's model with `grade prepare` in a child process: the batch's own
     process never imports MindSpore (its SIGINT handler would end the batch on Ctrl-C at once,
-    leaving the running students unrecorded)."""
-    command = [sys.executable, "-m", "grader.cli", "prepare", "--profile", profile, "--data", str(mrpc)]
+    leaving the running students unrecorded). A model already built needs no child."""
+    if tiny_model.is_built(profile):
+        return
+    command = [sys.executable, "-m", "grader.cli", "prepare", "--profile", profile.name, "--data", str(mrpc)]
     command += ["--model-dir", model_dir] if model_dir else []
     done = subprocess.run(command, env=grader_env(), capture_output=True, text=True)
     if done.returncode != 0:
-        raise CannotGrade(f"could not build the {profile} model: {(done.stderr or done.stdout).strip()[-2000:]}")
+        raise CannotGrade(f"could not build the {profile.name} model: {(done.stderr or done.stdout).strip()[-2000:]}")
 
 
 def grade_class(

@@ -97,17 +97,22 @@ def build(profile: Profile, out: Path, mrpc_dir: Path) -> Path:
     return out
 
 
+def is_built(profile: Profile) -> bool:
+    """True when the cache holds the profile's finished model (its manifest is written last)."""
+    return (profile.model_dir() / MANIFEST).is_file()
+
+
 def ensure_tiny_model(profile: Profile, mrpc_dir: Path) -> Path:
     """Return the cached model directory, building it atomically on first use (the tokenizer
     is trained on `mrpc_dir`'s training text). Processes that need it at once (a batch's prepare
     step, a `grade` beside it) wait on a lock for the one that builds instead of each building it."""
     target = profile.model_dir()
-    if (target / MANIFEST).is_file():
+    if is_built(profile):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{profile.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this process dies
-        if (target / MANIFEST).is_file():  # built while this process waited
+        if is_built(profile):  # built while this process waited
             return target
         staging = Path(tempfile.mkdtemp(prefix=f".{profile.name}-", dir=target.parent))
         try:
